@@ -1,0 +1,9 @@
+//! custody: walks an on-call engineer through an incident-response runbook and keeps a
+//! tamper-evident record of everything done.
+//!
+//! The library holds everything but the terminal: [`runbook`] (the TOML language, loading and
+//! checks) and [`sanitize`] (making outside text safe to show). The binary (`src/main.rs`) parses
+//! the command line and maps errors to exit codes.
+
+pub mod runbook;
+pub mod sanitize;

@@ -1,0 +1,289 @@
+//! The `custody` command line.
+//!
+//! This file only parses arguments, calls into the library (`custody::runbook`, ...) and turns
+//! the outcome into text and an exit status: 0 success, 1 the thing checked is bad (an invalid
+//! runbook), 2 a usage or I/O error. Everything with a rule in it lives in the library.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use custody::runbook::{self, Checked, Runbook, SourceText, bundled};
+use custody::sanitize::for_terminal;
+
+/// Exit statuses, the same for every subcommand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Status {
+    Ok = 0,
+    /// What was checked is bad: an invalid runbook.
+    Bad = 1,
+    /// Usage or I/O error: a file that cannot be read.
+    Trouble = 2,
+}
+
+impl From<Status> for ExitCode {
+    fn from(status: Status) -> Self {
+        ExitCode::from(status as u8)
+    }
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  custody runbooks                      list the bundled runbooks
+  custody check runbooks/*.toml         check runbook files before use
+  custody check csam-discovery          check a bundled runbook by its id
+
+Exit status: 0 success, 1 what was checked is bad, 2 usage or I/O error.";
+
+/// Incident response at the console: walk a runbook step by step and keep a tamper-evident
+/// record of every action.
+#[derive(Debug, Parser)]
+#[command(name = "custody", version, after_help = EXAMPLES, arg_required_else_help = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the bundled runbooks (id, language, version, title)
+    #[command(after_help = "\
+Examples:
+  custody runbooks           a table of the runbooks built into custody
+  custody runbooks --json    the same as JSON lines, for scripts
+
+Runbook files in ./runbooks that differ from the bundled ones are listed too.")]
+    Runbooks {
+        /// Print one JSON object per runbook instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check runbook files and report every problem with its line and column
+    #[command(after_help = "\
+Examples:
+  custody check my-runbook.toml
+  custody check runbooks/*.toml
+  custody check --deny-warnings runbooks/*.toml    (for CI: warnings fail too)
+  custody check csam-discovery                     (a bundled runbook, by id)
+
+Each problem is printed as `path:line:col: error: message`, with the line and a caret.
+Exit status: 0 all valid (warnings allowed), 1 a runbook is invalid, 2 a file cannot be read.")]
+    Check {
+        /// Runbook files (TOML), or ids of bundled runbooks
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Treat warnings as errors
+        #[arg(long)]
+        deny_warnings: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let status = match cli.command {
+        Command::Runbooks { json } => list_runbooks(json),
+        Command::Check {
+            files,
+            deny_warnings,
+        } => check(&files, deny_warnings),
+    };
+    status.into()
+}
+
+/// A runbook to show in the list: bundled or found in ./runbooks.
+struct Listed {
+    runbook: Runbook,
+    origin: String,
+}
+
+fn list_runbooks(json: bool) -> Status {
+    let mut listed: Vec<Listed> = Vec::new();
+    for b in bundled::ALL {
+        match b.check().runbook {
+            Some(runbook) => listed.push(Listed {
+                runbook,
+                origin: "bundled".into(),
+            }),
+            // The test suite keeps bundled runbooks valid; say so loudly if that ever breaks.
+            None => eprintln!(
+                "custody: the bundled runbook {} is invalid; run `custody check` on runbooks/{}",
+                b.file, b.file
+            ),
+        }
+    }
+    let mut status = Status::Ok;
+    for path in local_runbooks(Path::new("runbooks")) {
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        if bundled::ALL.iter().any(|b| b.text == text) {
+            continue;
+        }
+        match Runbook::parse(&text).runbook {
+            Some(runbook) => listed.push(Listed {
+                runbook,
+                origin: path.display().to_string(),
+            }),
+            None => {
+                eprintln!(
+                    "custody: {} is not a valid runbook; run `custody check {}` to see why",
+                    for_terminal(&path.display().to_string()),
+                    for_terminal(&path.display().to_string())
+                );
+                status = Status::Bad;
+            }
+        }
+    }
+    if json {
+        for l in &listed {
+            let r = &l.runbook;
+            let line = serde_json::json!({
+                "id": r.id,
+                "language": r.language,
+                "version": r.version,
+                "title": r.title,
+                "steps": r.steps.len(),
+                "translation_of": r.translation_of,
+                "origin": l.origin,
+            });
+            println!("{line}");
+        }
+        return status;
+    }
+    let id_width = listed.iter().map(|l| l.runbook.id.chars().count()).max().unwrap_or(2).max(2);
+    println!("{:<id_width$}  LANG  VERSION  STEPS  TITLE", "ID");
+    for l in &listed {
+        let r = &l.runbook;
+        let mut line = format!(
+            "{:<id_width$}  {:<4}  {:<7}  {:>5}  {}",
+            for_terminal(&r.id),
+            for_terminal(&r.language),
+            for_terminal(&r.version),
+            r.steps.len(),
+            for_terminal(&r.title)
+        );
+        if l.origin != "bundled" {
+            let _ = write!(line, "  ({})", for_terminal(&l.origin));
+        }
+        println!("{line}");
+    }
+    println!();
+    println!("Check a runbook: custody check FILE");
+    status
+}
+
+/// `*.toml` files in a folder, sorted by name; none when the folder does not exist.
+fn local_runbooks(folder: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
+        .collect();
+    paths.sort();
+    paths
+}
+
+fn check(files: &[PathBuf], deny_warnings: bool) -> Status {
+    let mut status = Status::Ok;
+    let (mut errors, mut warnings, mut bad_files) = (0, 0, 0);
+    for path in files {
+        let shown = path.display().to_string();
+        let text = match read_runbook(path) {
+            Ok(text) => text,
+            Err(Unreadable::Io(message)) => {
+                eprintln!("{}: error: {}", for_terminal(&shown), for_terminal(&message));
+                status = status.max(Status::Trouble);
+                bad_files += 1;
+                continue;
+            }
+            Err(Unreadable::NotUtf8 { lossy, offset }) => {
+                let source = SourceText::new(&shown, &lossy);
+                let diagnostic = runbook::Diagnostic::error(
+                    offset..offset + 1,
+                    "the file is not UTF-8 text",
+                )
+                .with_help("save the runbook as UTF-8");
+                println!("{}", source.render(&diagnostic));
+                status = status.max(Status::Bad);
+                errors += 1;
+                bad_files += 1;
+                continue;
+            }
+        };
+        let checked: Checked = Runbook::parse(&text);
+        let source = SourceText::new(&shown, &text);
+        for diagnostic in &checked.diagnostics {
+            print!("{}", source.render(diagnostic));
+            println!();
+        }
+        errors += checked.errors();
+        warnings += checked.warnings();
+        let fails = checked.errors() > 0 || (deny_warnings && checked.warnings() > 0);
+        if fails {
+            status = status.max(Status::Bad);
+            bad_files += 1;
+        } else if let Some(r) = &checked.runbook {
+            println!(
+                "{}: ok: {} {} ({}, {} steps)",
+                for_terminal(&shown),
+                for_terminal(&r.id),
+                for_terminal(&r.version),
+                for_terminal(&r.language),
+                r.steps.len()
+            );
+        }
+    }
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    println!(
+        "checked {}: {}, {}{}",
+        plural(files.len(), "file"),
+        plural(errors, "error"),
+        plural(warnings, "warning"),
+        if bad_files > 0 {
+            format!("; {} failed", plural(bad_files, "file"))
+        } else {
+            String::new()
+        }
+    );
+    status
+}
+
+/// Why a runbook's text could not be had.
+enum Unreadable {
+    /// The file could not be read at all.
+    Io(String),
+    /// The file is not UTF-8; `offset` is where the first bad byte is in `lossy`.
+    NotUtf8 { lossy: String, offset: usize },
+}
+
+/// The text of a runbook file, or of a bundled runbook named by id when no such file exists.
+fn read_runbook(path: &Path) -> Result<String, Unreadable> {
+    match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|e| {
+            let offset = e.utf8_error().valid_up_to();
+            Unreadable::NotUtf8 {
+                lossy: String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                offset,
+            }
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let id = path.to_string_lossy();
+            if let Some((b, _)) = runbook::bundled::find(&id) {
+                return Ok(b.text.to_owned());
+            }
+            Err(Unreadable::Io(
+                "no such file, and no bundled runbook has this id; `custody runbooks` lists them"
+                    .into(),
+            ))
+        }
+        Err(e) if path.is_dir() => Err(Unreadable::Io(format!(
+            "is a folder ({e}); pass the runbook files, such as {}/*.toml",
+            path.display()
+        ))),
+        Err(e) => Err(Unreadable::Io(format!("cannot read: {e}"))),
+    }
+}

@@ -1,0 +1,351 @@
+//! The runbook as the rest of custody sees it: plain data, already checked. It is built only by
+//! the loader (`Runbook::parse`), so every reference in it (next steps, sources, variables,
+//! deadlines) is known to resolve.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::command::CommandLine;
+use super::template::Template;
+
+/// The version of the runbook format this build reads.
+pub const FORMAT_VERSION: i64 = 1;
+
+/// A checked runbook.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Runbook {
+    pub id: String,
+    pub title: String,
+    pub version: String,
+    pub language: String,
+    pub summary: String,
+    pub authors: Vec<String>,
+    /// When the legal content was last reviewed, as written (a TOML date).
+    pub reviewed: Option<String>,
+    /// The id of the runbook this one translates, if any.
+    pub translation_of: Option<String>,
+    /// The id of the first step.
+    pub start: String,
+    pub sources: Vec<Source>,
+    pub variables: BTreeMap<String, Variable>,
+    pub jurisdictions: BTreeMap<String, Jurisdiction>,
+    pub deadlines: Vec<Deadline>,
+    pub injects: Vec<Inject>,
+    pub steps: Vec<Step>,
+}
+
+impl Runbook {
+    pub fn step(&self, id: &str) -> Option<&Step> {
+        self.steps.iter().find(|step| step.id == id)
+    }
+
+    pub fn source(&self, id: &str) -> Option<&Source> {
+        self.sources.iter().find(|source| source.id == id)
+    }
+}
+
+/// A document a runbook relies on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Source {
+    pub id: String,
+    pub title: String,
+    pub url: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A value asked for at the start of a session, or recorded by a field that `sets` it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Variable {
+    pub label: String,
+    pub default: Option<String>,
+    /// The value names evidence: commands may never read it.
+    pub evidence: bool,
+}
+
+/// A country (or `EU`, `OTHER`) with its reporting channels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Jurisdiction {
+    pub name: String,
+    pub emergency: Option<String>,
+    pub notes: Option<String>,
+    pub sources: Vec<String>,
+    pub contacts: Vec<Contact>,
+}
+
+impl Jurisdiction {
+    pub fn contacts_with_role<'a>(&'a self, role: &'a str) -> impl Iterator<Item = &'a Contact> {
+        self.contacts.iter().filter(move |c| c.role == role)
+    }
+}
+
+/// One reporting or notification channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Contact {
+    pub role: String,
+    pub name: String,
+    pub url: Option<String>,
+    pub phone: Option<String>,
+    pub notes: Option<String>,
+    pub sources: Vec<String>,
+}
+
+/// Where a deadline is counted from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Anchor {
+    /// The start of the session.
+    Start,
+    /// The completion of a step.
+    Step(String),
+}
+
+/// A time limit: something must happen (`met_by`), or a period must be respected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deadline {
+    pub id: String,
+    pub label: String,
+    #[serde(with = "duration_secs")]
+    pub within: Duration,
+    pub from: Anchor,
+    /// Completing any of these steps meets the deadline; empty for a period such as a legal
+    /// preservation time.
+    pub met_by: Vec<String>,
+    /// How long before it is due a warning is shown.
+    #[serde(with = "duration_secs")]
+    pub warn: Duration,
+    /// The jurisdictions it applies in; empty for all.
+    pub jurisdictions: Vec<String>,
+    pub sources: Vec<String>,
+}
+
+impl Deadline {
+    pub fn applies_in(&self, jurisdiction: &str) -> bool {
+        self.jurisdictions.is_empty() || self.jurisdictions.iter().any(|j| j == jurisdiction)
+    }
+}
+
+/// An event a facilitator releases during an exercise, or that fires by itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Inject {
+    pub id: String,
+    pub title: Template,
+    pub body: Option<Template>,
+    /// Fires when this step starts.
+    pub at: Option<String>,
+    /// Fires this long after the start (or after `at`, when both are given).
+    #[serde(with = "option_duration_secs")]
+    pub after: Option<Duration>,
+    pub prompt: Option<Template>,
+    pub sources: Vec<String>,
+}
+
+/// One step of a runbook.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step {
+    pub id: String,
+    pub title: Template,
+    pub body: Option<Template>,
+    pub sources: Vec<String>,
+    pub kind: StepKind,
+}
+
+impl Step {
+    /// The steps that can come right after this one.
+    pub fn successors(&self) -> Vec<&str> {
+        match &self.kind {
+            StepKind::Decision { choices } => choices.iter().map(|c| c.next.as_str()).collect(),
+            StepKind::End { .. } => Vec::new(),
+            StepKind::Instruction { next }
+            | StepKind::Checklist { next, .. }
+            | StepKind::Record { next, .. }
+            | StepKind::Evidence { next, .. }
+            | StepKind::Command { next, .. }
+            | StepKind::Contact { next, .. }
+            | StepKind::Transfer { next } => vec![next.as_str()],
+        }
+    }
+
+    pub fn kind_name(&self) -> &'static str {
+        self.kind.name()
+    }
+}
+
+/// What a step asks of the operator, with what belongs to that kind only.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StepKind {
+    /// Read and confirm.
+    Instruction { next: String },
+    /// Confirm each item.
+    Checklist { items: Vec<Template>, next: String },
+    /// Pick one choice and give a reason.
+    Decision { choices: Vec<Choice> },
+    /// Fill in typed fields.
+    Record { fields: Vec<Field>, next: String },
+    /// Hash files and folders, never opening them for display.
+    Evidence {
+        paths: Vec<Template>,
+        hashes: Vec<HashAlgorithm>,
+        follow_symlinks: bool,
+        next: String,
+    },
+    /// Run a command after confirmation; its output is kept as evidence.
+    Command {
+        run: CommandLine,
+        #[serde(with = "duration_secs")]
+        timeout: Duration,
+        changes_system: bool,
+        next: String,
+    },
+    /// Make a report or tell someone; recorded with channel, time, reference and person.
+    Contact {
+        role: Option<String>,
+        to: Option<Template>,
+        purpose: Purpose,
+        next: String,
+    },
+    /// Hand evidence over: items, from, to, when and where they are now.
+    Transfer { next: String },
+    /// The end of the runbook.
+    End { outcome: Option<Template> },
+}
+
+impl StepKind {
+    pub const NAMES: [&'static str; 9] = [
+        "instruction",
+        "checklist",
+        "decision",
+        "record",
+        "evidence",
+        "command",
+        "contact",
+        "transfer",
+        "end",
+    ];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            StepKind::Instruction { .. } => "instruction",
+            StepKind::Checklist { .. } => "checklist",
+            StepKind::Decision { .. } => "decision",
+            StepKind::Record { .. } => "record",
+            StepKind::Evidence { .. } => "evidence",
+            StepKind::Command { .. } => "command",
+            StepKind::Contact { .. } => "contact",
+            StepKind::Transfer { .. } => "transfer",
+            StepKind::End { .. } => "end",
+        }
+    }
+}
+
+/// One way out of a decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Choice {
+    pub id: String,
+    pub label: Template,
+    pub next: String,
+}
+
+/// One typed value a record step asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Field {
+    pub id: String,
+    pub label: Template,
+    #[serde(rename = "type")]
+    pub kind: FieldKind,
+    pub required: bool,
+    pub help: Option<Template>,
+    /// The variable that receives the value.
+    pub sets: Option<String>,
+}
+
+/// The type of a record field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldKind {
+    Text,
+    Multiline,
+    Datetime,
+    Choice { options: Vec<String> },
+    Reference,
+    Number,
+    Yesno,
+}
+
+impl FieldKind {
+    pub const NAMES: [&'static str; 7] = [
+        "text",
+        "multiline",
+        "datetime",
+        "choice",
+        "reference",
+        "number",
+        "yesno",
+    ];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            FieldKind::Text => "text",
+            FieldKind::Multiline => "multiline",
+            FieldKind::Datetime => "datetime",
+            FieldKind::Choice { .. } => "choice",
+            FieldKind::Reference => "reference",
+            FieldKind::Number => "number",
+            FieldKind::Yesno => "yesno",
+        }
+    }
+}
+
+/// Hash functions an evidence step can ask for; SHA-256 is always computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HashAlgorithm {
+    Sha256,
+    Sha1,
+    Md5,
+}
+
+impl HashAlgorithm {
+    pub const NAMES: [&'static str; 3] = ["sha256", "sha1", "md5"];
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "sha256" => Some(Self::Sha256),
+            "sha1" => Some(Self::Sha1),
+            "md5" => Some(Self::Md5),
+            _ => None,
+        }
+    }
+}
+
+/// Why a contact is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// An official report (police, hotline), with a reference number.
+    Report,
+    /// Telling someone (management, counsel); goes into the disclosure register.
+    Inform,
+}
+
+mod duration_secs {
+    use std::time::Duration;
+
+    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_secs())
+    }
+}
+
+mod option_duration_secs {
+    use std::time::Duration;
+
+    #[allow(clippy::ref_option)]
+    pub fn serialize<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&d.as_secs()),
+            None => s.serialize_none(),
+        }
+    }
+}
