@@ -151,7 +151,12 @@ fn list_runbooks(json: bool) -> Status {
         }
         return status;
     }
-    let id_width = listed.iter().map(|l| l.runbook.id.chars().count()).max().unwrap_or(2).max(2);
+    let id_width = listed
+        .iter()
+        .map(|l| l.runbook.id.chars().count())
+        .max()
+        .unwrap_or(2)
+        .max(2);
     println!("{:<id_width$}  LANG  VERSION  STEPS  TITLE", "ID");
     for l in &listed {
         let r = &l.runbook;
@@ -195,18 +200,20 @@ fn check(files: &[PathBuf], deny_warnings: bool) -> Status {
         let text = match read_runbook(path) {
             Ok(text) => text,
             Err(Unreadable::Io(message)) => {
-                eprintln!("{}: error: {}", for_terminal(&shown), for_terminal(&message));
+                eprintln!(
+                    "{}: error: {}",
+                    for_terminal(&shown),
+                    for_terminal(&message)
+                );
                 status = status.max(Status::Trouble);
                 bad_files += 1;
                 continue;
             }
             Err(Unreadable::NotUtf8 { lossy, offset }) => {
                 let source = SourceText::new(&shown, &lossy);
-                let diagnostic = runbook::Diagnostic::error(
-                    offset..offset + 1,
-                    "the file is not UTF-8 text",
-                )
-                .with_help("save the runbook as UTF-8");
+                let diagnostic =
+                    runbook::Diagnostic::error(offset..offset + 1, "the file is not UTF-8 text")
+                        .with_help("save the runbook as UTF-8");
                 println!("{}", source.render(&diagnostic));
                 status = status.max(Status::Bad);
                 errors += 1;

@@ -55,13 +55,19 @@ mod tests {
 
     #[test]
     fn plain_text_is_borrowed_unchanged() {
-        assert!(matches!(for_terminal("plain text é"), Cow::Borrowed("plain text é")));
+        assert!(matches!(
+            for_terminal("plain text é"),
+            Cow::Borrowed("plain text é")
+        ));
     }
 
     #[test]
     fn escape_sequences_become_visible() {
         assert_eq!(for_terminal("a\u{1b}[31mred"), "a\\u{1b}[31mred");
-        assert_eq!(for_terminal("\u{1b}]52;c;aGk=\u{7}"), "\\u{1b}]52;c;aGk=\\u{7}");
+        assert_eq!(
+            for_terminal("\u{1b}]52;c;aGk=\u{7}"),
+            "\\u{1b}]52;c;aGk=\\u{7}"
+        );
     }
 
     #[test]

@@ -11,12 +11,19 @@ pub struct Bundled {
     pub text: &'static str,
 }
 
+/// Embeds files of `runbooks/` by name.
+macro_rules! bundle {
+    ($($file:literal),* $(,)?) => {
+        &[$(Bundled { file: $file, text: include_str!(concat!("../../runbooks/", $file)) }),*]
+    };
+}
+
 /// Every bundled runbook, the flagship first.
-pub const ALL: &[Bundled] = &[
-    Bundled {
-        file: "csam-discovery.toml",
-        text: include_str!("../../runbooks/csam-discovery.toml"),
-    },
+pub const ALL: &[Bundled] = bundle![
+    "csam-discovery.toml",
+    "hotline-notice.toml",
+    "compromised-host.toml",
+    "police-request.toml",
 ];
 
 impl Bundled {

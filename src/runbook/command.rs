@@ -146,7 +146,9 @@ fn shell_syntax(at: usize, c: char, line: &str) -> SplitError {
     let end = at + line[at..].chars().next().map_or(1, char::len_utf8);
     SplitError {
         range: at..end,
-        message: format!("{what} (`{c}`) needs a shell, and custody never runs commands through one"),
+        message: format!(
+            "{what} (`{c}`) needs a shell, and custody never runs commands through one"
+        ),
         help: Some(
             "quote it if the program itself should receive it; use {{variable}} for values; \
              write one command per step (output is saved to a file for you)"
@@ -177,7 +179,8 @@ pub struct Context<'a> {
 
 impl Context<'_> {
     fn names_evidence(&self, arg: &Template) -> bool {
-        arg.variables().any(|v| self.evidence_variables.contains(&v))
+        arg.variables()
+            .any(|v| self.evidence_variables.contains(&v))
             || self.evidence_paths.iter().any(|path| {
                 let raw = arg.raw();
                 !path.is_empty()
@@ -195,19 +198,82 @@ const SHELLS: &[&str] = &[
 
 /// Programs that delete or overwrite data.
 const DESTROY: &[&str] = &[
-    "rm", "rmdir", "unlink", "shred", "wipe", "srm", "wipefs", "truncate", "fstrim", "blkdiscard",
-    "sfill", "sdelete",
+    "rm",
+    "rmdir",
+    "unlink",
+    "shred",
+    "wipe",
+    "srm",
+    "wipefs",
+    "truncate",
+    "fstrim",
+    "blkdiscard",
+    "sfill",
+    "sdelete",
 ];
 
 /// Programs that display, render or decode images, video or documents.
 const VIEW: &[&str] = &[
-    "xdg-open", "open", "see", "run-mailcap", "eog", "eom", "feh", "display", "gimp", "sxiv",
-    "nsxiv", "imv", "fim", "fbi", "gpicview", "ristretto", "xviewer", "gthumb", "shotwell",
-    "gwenview", "viewnior", "qimgv", "mpv", "vlc", "cvlc", "mplayer", "ffplay", "totem", "smplayer",
-    "celluloid", "firefox", "chromium", "chromium-browser", "google-chrome", "w3m", "lynx",
-    "links", "elinks", "evince", "okular", "zathura", "xpdf", "mupdf", "catimg", "chafa", "viu",
-    "timg", "img2txt", "jp2a", "tiv", "ffmpeg", "convert", "magick", "montage", "ffmpegthumbnailer",
-    "gm", "vipsthumbnail", "vips", "exiftool", "identify",
+    "xdg-open",
+    "open",
+    "see",
+    "run-mailcap",
+    "eog",
+    "eom",
+    "feh",
+    "display",
+    "gimp",
+    "sxiv",
+    "nsxiv",
+    "imv",
+    "fim",
+    "fbi",
+    "gpicview",
+    "ristretto",
+    "xviewer",
+    "gthumb",
+    "shotwell",
+    "gwenview",
+    "viewnior",
+    "qimgv",
+    "mpv",
+    "vlc",
+    "cvlc",
+    "mplayer",
+    "ffplay",
+    "totem",
+    "smplayer",
+    "celluloid",
+    "firefox",
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+    "w3m",
+    "lynx",
+    "links",
+    "elinks",
+    "evince",
+    "okular",
+    "zathura",
+    "xpdf",
+    "mupdf",
+    "catimg",
+    "chafa",
+    "viu",
+    "timg",
+    "img2txt",
+    "jp2a",
+    "tiv",
+    "ffmpeg",
+    "convert",
+    "magick",
+    "montage",
+    "ffmpegthumbnailer",
+    "gm",
+    "vipsthumbnail",
+    "vips",
+    "exiftool",
+    "identify",
 ];
 
 /// Programs that print or extract a file's content.
@@ -227,11 +293,47 @@ const COPY: &[&str] = &[
 
 /// Programs that change the system's state.
 const CHANGE: &[&str] = &[
-    "shutdown", "poweroff", "reboot", "halt", "init", "telinit", "kill", "pkill", "killall",
-    "chmod", "chown", "chgrp", "chattr", "setfacl", "iptables", "ip6tables", "nft", "ufw",
-    "firewall-cmd", "ifdown", "ifconfig", "umount", "mount", "usermod", "userdel", "passwd",
-    "chage", "crontab", "docker", "podman", "kubectl", "virsh", "mv", "touch", "mkdir", "apt",
-    "apt-get", "dnf", "yum", "zypper", "pacman",
+    "shutdown",
+    "poweroff",
+    "reboot",
+    "halt",
+    "init",
+    "telinit",
+    "kill",
+    "pkill",
+    "killall",
+    "chmod",
+    "chown",
+    "chgrp",
+    "chattr",
+    "setfacl",
+    "iptables",
+    "ip6tables",
+    "nft",
+    "ufw",
+    "firewall-cmd",
+    "ifdown",
+    "ifconfig",
+    "umount",
+    "mount",
+    "usermod",
+    "userdel",
+    "passwd",
+    "chage",
+    "crontab",
+    "docker",
+    "podman",
+    "kubectl",
+    "virsh",
+    "mv",
+    "touch",
+    "mkdir",
+    "apt",
+    "apt-get",
+    "dnf",
+    "yum",
+    "zypper",
+    "pacman",
 ];
 
 /// `systemctl`, `service` and `ip` change the system only with some sub-commands.
@@ -240,14 +342,28 @@ fn changes_with_subcommand(program: &str, args: &[&str]) -> bool {
         "systemctl" => args.iter().any(|a| {
             matches!(
                 *a,
-                "stop" | "kill" | "poweroff" | "reboot" | "halt" | "isolate" | "disable" | "mask"
-                    | "restart" | "start" | "enable" | "reload" | "suspend" | "hibernate"
+                "stop"
+                    | "kill"
+                    | "poweroff"
+                    | "reboot"
+                    | "halt"
+                    | "isolate"
+                    | "disable"
+                    | "mask"
+                    | "restart"
+                    | "start"
+                    | "enable"
+                    | "reload"
+                    | "suspend"
+                    | "hibernate"
             )
         }),
         "service" => args
             .iter()
             .any(|a| matches!(*a, "stop" | "restart" | "start" | "reload")),
-        "ip" => args.iter().any(|a| matches!(*a, "set" | "add" | "del" | "flush" | "delete")),
+        "ip" => args
+            .iter()
+            .any(|a| matches!(*a, "set" | "add" | "del" | "flush" | "delete")),
         _ => false,
     }
 }
@@ -275,8 +391,9 @@ fn skip_wrappers(words: &[&str], mut i: usize) -> usize {
             "nice" => &["-n"],
             "ionice" => &["-c", "-n", "-p"],
             "timeout" => &["-s", "-k", "--signal", "--kill-after"],
-            "stdbuf" | "nohup" | "setsid" | "time" | "command" | "exec" | "builtin" | "unbuffer"
-            | "chrt" | "taskset" | "xargs" | "busybox" | "flock" | "runuser" | "su" => &[],
+            "stdbuf" | "nohup" | "setsid" | "time" | "command" | "exec" | "builtin"
+            | "unbuffer" | "chrt" | "taskset" | "xargs" | "busybox" | "flock" | "runuser"
+            | "su" => &[],
             _ => return i,
         };
         i += 1;
@@ -316,7 +433,7 @@ fn check_words(
     };
     let program = program_name(program_word);
     let args = &words[start + 1..];
-    if depth == 0 && argv.get(start).is_some_and(Template::has_variables) {
+    if depth == 0 && program.contains("{{") {
         note(
             findings,
             start,
@@ -325,21 +442,28 @@ fn check_words(
             Some("name the program in the runbook and pass values as arguments"),
         );
     }
-    let evidence_arg = (start + 1..words.len()).find(|&i| {
+    let names_evidence = |i: usize| {
         if depth == 0 {
             context.names_evidence(&argv[i])
         } else {
             context.names_evidence(&Template::literal(words[i]))
         }
-    });
+    };
+    let evidence_arg = (start + 1..words.len()).find(|&i| names_evidence(i));
+    // For copies only the sources count: writing into the session's evidence folder is how
+    // logs are preserved.
+    let copied_evidence = (start + 1..words.len().saturating_sub(1)).find(|&i| names_evidence(i));
 
     if SHELLS.contains(&program) {
-        if let Some(c) = args.iter().position(|a| a.starts_with('-') && a.contains('c')) {
+        if let Some(c) = args
+            .iter()
+            .position(|a| a.starts_with('-') && a.contains('c'))
+        {
             if let Some(script) = args.get(c + 1) {
                 let script_index = start + 2 + c;
                 if depth == 0 && argv[script_index].has_variables() {
                     note(
-            findings,
+                        findings,
                         at(script_index),
                         true,
                         "a variable inside a shell script reaches the shell unquoted".into(),
@@ -362,7 +486,7 @@ fn check_words(
     if program == "find" {
         if let Some(i) = args.iter().position(|a| *a == "-delete") {
             note(
-            findings,
+                findings,
                 at(start + 1 + i),
                 true,
                 "`find -delete` deletes files, and evidence must never be deleted".into(),
@@ -378,7 +502,14 @@ fn check_words(
                 .copied()
                 .take_while(|a| *a != ";" && *a != "+")
                 .collect();
-            check_words(&inner, at(start + 2 + i), argv, context, findings, depth + 1);
+            check_words(
+                &inner,
+                at(start + 2 + i),
+                argv,
+                context,
+                findings,
+                depth + 1,
+            );
         }
     }
     if program == "rsync"
@@ -390,12 +521,21 @@ fn check_words(
             findings,
             at(start + 1 + i),
             true,
-            format!("`rsync {}` deletes files, and evidence must never be deleted", args[i]),
+            format!(
+                "`rsync {}` deletes files, and evidence must never be deleted",
+                args[i]
+            ),
             None,
         );
     }
     if program == "git" && args.first() == Some(&"clean") {
-        note(findings, at(start), true, "`git clean` deletes files".into(), None);
+        note(
+            findings,
+            at(start),
+            true,
+            "`git clean` deletes files".into(),
+            None,
+        );
     }
     if DESTROY.contains(&program) || program.starts_with("mkfs") {
         note(
@@ -403,7 +543,9 @@ fn check_words(
             at(start),
             true,
             format!("`{program}` deletes or overwrites data, and evidence must never be deleted"),
-            Some("restrict access instead (permissions, disable the public link), as the police or hotline agree"),
+            Some(
+                "restrict access instead (permissions, disable the public link), as the police or hotline agree",
+            ),
         );
     }
     if VIEW.contains(&program) {
@@ -411,28 +553,32 @@ fn check_words(
             findings,
             at(start),
             true,
-            format!("`{program}` displays or decodes file content, and the material must never be viewed"),
-            Some("work with names, sizes, timestamps and hashes only (an evidence step hashes without opening)"),
+            format!(
+                "`{program}` displays or decodes file content, and the material must never be viewed"
+            ),
+            Some(
+                "work with names, sizes, timestamps and hashes only (an evidence step hashes without opening)",
+            ),
         );
     }
-    if let Some(i) = evidence_arg {
-        if READ.contains(&program) {
-            note(
+    if let Some(i) = evidence_arg.filter(|_| READ.contains(&program)) {
+        note(
             findings,
-                at(i),
-                true,
-                format!("`{program}` would read the content of an evidence path"),
-                Some("use an evidence step to hash it, or `ls -la` to list names and sizes"),
-            );
-        } else if COPY.contains(&program) {
-            note(
+            at(i),
+            true,
+            format!("`{program}` would read the content of an evidence path"),
+            Some("use an evidence step to hash it, or `ls -la` to list names and sizes"),
+        );
+    } else if let Some(i) = copied_evidence.filter(|_| COPY.contains(&program)) {
+        note(
             findings,
-                at(i),
-                false,
-                format!("`{program}` copies or moves evidence; preserve it where it is unless the police ask otherwise"),
-                None,
-            );
-        }
+            at(i),
+            false,
+            format!(
+                "`{program}` copies or moves evidence; preserve it where it is unless the police ask otherwise"
+            ),
+            None,
+        );
     }
     if !context.changes_system
         && (CHANGE.contains(&program) || changes_with_subcommand(program, args))
@@ -442,7 +588,9 @@ fn check_words(
             at(start),
             true,
             format!("`{program}` changes the system, but the step does not say so"),
-            Some("add `changes_system = true`: the operator then confirms twice, and the report shows it"),
+            Some(
+                "add `changes_system = true`: the operator then confirms twice, and the report shows it",
+            ),
         );
     }
 }
@@ -470,18 +618,32 @@ mod tests {
     #[test]
     fn splits_like_a_shell() {
         assert_eq!(words("ps -eo pid,args"), ["ps", "-eo", "pid,args"]);
-        assert_eq!(words(r#"a 'b c' "d \"e\"" f\ g"#), ["a", "b c", "d \"e\"", "f g"]);
+        assert_eq!(
+            words(r#"a 'b c' "d \"e\"" f\ g"#),
+            ["a", "b c", "d \"e\"", "f g"]
+        );
         assert_eq!(words("ls '{{path}}'"), ["ls", "{{path}}"]);
-        assert_eq!(split("ls -la")
-            .unwrap_or_default()
-            .iter()
-            .map(|w| w.range.clone())
-            .collect::<Vec<_>>(), [0..2, 3..6]);
+        assert_eq!(
+            split("ls -la")
+                .unwrap_or_default()
+                .iter()
+                .map(|w| w.range.clone())
+                .collect::<Vec<_>>(),
+            [0..2, 3..6]
+        );
     }
 
     #[test]
     fn refuses_shell_syntax() {
-        for line in ["ps | grep x", "ls > out", "a; b", "echo $HOME", "ls *.jpg", "echo `id`", "x && y"] {
+        for line in [
+            "ps | grep x",
+            "ls > out",
+            "a; b",
+            "echo $HOME",
+            "ls *.jpg",
+            "echo `id`",
+            "x && y",
+        ] {
             assert!(split(line).is_err(), "{line}");
         }
         assert!(split("find / -name '*.jpg'").is_ok());
@@ -496,25 +658,58 @@ mod tests {
             changes_system: false,
         };
         assert_eq!(findings(&["rm", "-rf", "/tmp/x"], &context), [(0, true)]);
-        assert_eq!(findings(&["sudo", "-u", "root", "shred", "x"], &context), [(3, true)]);
+        assert_eq!(
+            findings(&["sudo", "-u", "root", "shred", "x"], &context),
+            [(3, true)]
+        );
         assert_eq!(findings(&["find", "/", "-delete"], &context), [(2, true)]);
-        assert_eq!(findings(&["find", "/", "-exec", "rm", "{}", ";"], &context), [(3, true)]);
+        assert_eq!(
+            findings(&["find", "/", "-exec", "rm", "{}", ";"], &context),
+            [(3, true)]
+        );
         assert_eq!(findings(&["eog", "x.jpg"], &context), [(0, true)]);
-        assert_eq!(findings(&["cat", "{{evidence_path}}"], &context), [(1, true)]);
-        assert_eq!(findings(&["cat", "/srv/share/a.jpg"], &context), [(1, true)]);
+        assert_eq!(
+            findings(&["cat", "{{evidence_path}}"], &context),
+            [(1, true)]
+        );
+        assert_eq!(
+            findings(&["cat", "/srv/share/a.jpg"], &context),
+            [(1, true)]
+        );
         assert!(findings(&["cat", "/srv/shared-notes"], &context).is_empty());
         assert!(findings(&["cat", "/var/log/auth.log"], &context).is_empty());
         assert!(findings(&["ls", "-la", "{{evidence_path}}"], &context).is_empty());
-        assert_eq!(findings(&["sh", "-c", "rm -rf /srv"], &context), [(2, true)]);
-        assert_eq!(findings(&["sh", "-c", "ls {{evidence_path}}"], &context), [(2, true)]);
-        assert_eq!(findings(&["cp", "-a", "{{evidence_path}}", "/tmp"], &context), [(2, false)]);
+        assert_eq!(
+            findings(&["sh", "-c", "rm -rf /srv"], &context),
+            [(2, true)]
+        );
+        assert_eq!(
+            findings(&["sh", "-c", "ls {{evidence_path}}"], &context),
+            [(2, true)]
+        );
+        assert_eq!(
+            findings(&["cp", "-a", "{{evidence_path}}", "/tmp"], &context),
+            [(2, false)]
+        );
+        assert!(
+            findings(
+                &["cp", "-a", "/var/log", "{{evidence_path}}/logs"],
+                &context
+            )
+            .is_empty()
+        );
+        assert!(findings(&["{{tools}}/ps", "aux"], &context).is_empty());
+        assert_eq!(findings(&["{{tool}}", "aux"], &context), [(0, false)]);
     }
 
     #[test]
     fn system_changes_must_be_declared() {
         let mut context = Context::default();
         assert_eq!(findings(&["chmod", "0700", "/srv"], &context), [(0, true)]);
-        assert_eq!(findings(&["systemctl", "stop", "nginx"], &context), [(0, true)]);
+        assert_eq!(
+            findings(&["systemctl", "stop", "nginx"], &context),
+            [(0, true)]
+        );
         assert!(findings(&["systemctl", "status", "nginx"], &context).is_empty());
         context.changes_system = true;
         assert!(findings(&["chmod", "0700", "/srv"], &context).is_empty());
@@ -522,7 +717,13 @@ mod tests {
     }
 }
 
-fn note(findings: &mut Vec<Finding>, argument: usize, error: bool, message: String, help: Option<&str>) {
+fn note(
+    findings: &mut Vec<Finding>,
+    argument: usize,
+    error: bool,
+    message: String,
+    help: Option<&str>,
+) {
     findings.push(Finding {
         argument,
         error,

@@ -59,7 +59,9 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         rest = rest[unit_len..].trim_start();
     }
     if total == 0 {
-        return Err(format!("`{trimmed}` is zero; a duration must be longer than that"));
+        return Err(format!(
+            "`{trimmed}` is zero; a duration must be longer than that"
+        ));
     }
     Ok(Duration::from_secs(total))
 }
@@ -101,7 +103,11 @@ mod tests {
         assert!(parse("").is_err());
         assert!(parse("0m").unwrap_err().contains("zero"));
         assert!(parse("h").is_err());
-        assert!(parse("99999999999999999999s").unwrap_err().contains("too large"));
+        assert!(
+            parse("99999999999999999999s")
+                .unwrap_err()
+                .contains("too large")
+        );
         assert!(parse("9999999999999999w").unwrap_err().contains("too long"));
     }
 

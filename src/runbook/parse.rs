@@ -10,7 +10,7 @@ use super::command::{self, CommandLine};
 use super::diagnostic::Diagnostic;
 use super::duration;
 use super::model::{
-    Anchor, Choice, Contact, Deadline, Field, FieldKind, FORMAT_VERSION, HashAlgorithm, Inject,
+    Anchor, Choice, Contact, Deadline, FORMAT_VERSION, Field, FieldKind, HashAlgorithm, Inject,
     Jurisdiction, Purpose, Runbook, Source, Step, StepKind, Variable,
 };
 use super::reader::{Help, Problems, Span, Table};
@@ -205,8 +205,10 @@ impl Builder<'_, '_> {
         match duration::parse(&text) {
             Ok(d) => Some((d, span)),
             Err(message) => {
-                self.problems
-                    .error(span, format!("bad duration in `{key}` of {}: {message}", table.what));
+                self.problems.error(
+                    span,
+                    format!("bad duration in `{key}` of {}: {message}", table.what),
+                );
                 None
             }
         }
@@ -274,7 +276,11 @@ impl Builder<'_, '_> {
                 self.step_ref(&id, span, "`start` of [runbook]".into());
                 id
             }
-            None => runbook.steps.first().map(|s| s.id.clone()).unwrap_or_default(),
+            None => runbook
+                .steps
+                .first()
+                .map(|s| s.id.clone())
+                .unwrap_or_default(),
         };
         runbook
     }
@@ -289,7 +295,12 @@ impl Builder<'_, '_> {
                     .help("update custody to check this runbook");
             }
             Some((other, span)) => {
-                problems.error(span, format!("unknown runbook format {other}; this custody reads format {FORMAT_VERSION}"));
+                problems.error(
+                    span,
+                    format!(
+                        "unknown runbook format {other}; this custody reads format {FORMAT_VERSION}"
+                    ),
+                );
             }
             None if !head.contains("format") => {
                 problems
@@ -302,7 +313,9 @@ impl Builder<'_, '_> {
             if !is_runbook_id(&id) {
                 problems
                     .error(span, format!("runbook id `{id}` is not a valid id"))
-                    .help("use lower case letters, digits, `-` and `.`, such as `csam-discovery.nl`");
+                    .help(
+                        "use lower case letters, digits, `-` and `.`, such as `csam-discovery.nl`",
+                    );
             }
             runbook.id = id;
         }
@@ -318,7 +331,10 @@ impl Builder<'_, '_> {
             let parts: Vec<&str> = version.split(['.', '-', '+']).collect();
             if parts.len() < 2 || parts[..2].iter().any(|p| p.parse::<u64>().is_err()) {
                 problems
-                    .warning(span, format!("version `{version}` does not look like `MAJOR.MINOR.PATCH`"))
+                    .warning(
+                        span,
+                        format!("version `{version}` does not look like `MAJOR.MINOR.PATCH`"),
+                    )
                     .help("a semantic version (1.0.0) tells reviewers what changed");
             }
             runbook.version = version;
@@ -360,7 +376,12 @@ impl Builder<'_, '_> {
             t.finish(self.problems, |_| None);
             if let (Some((id, id_span)), Some((title, _))) = (id, title) {
                 self.index.source_ids.push(id_span);
-                runbook.sources.push(Source { id, title, url, note });
+                runbook.sources.push(Source {
+                    id,
+                    title,
+                    url,
+                    note,
+                });
             }
         }
     }
@@ -390,8 +411,14 @@ impl Builder<'_, '_> {
                     .help("variable names are lower case letters, digits and `_`, such as `evidence_path`");
             } else if super::BUILT_IN_VARIABLES.contains(&name) {
                 self.problems
-                    .error(key_span.clone(), format!("`{name}` is built in and cannot be declared"))
-                    .help(format!("use {{{{{name}}}}} directly; the built-in variables are: {}", super::BUILT_IN_VARIABLES.join(", ")));
+                    .error(
+                        key_span.clone(),
+                        format!("`{name}` is built in and cannot be declared"),
+                    )
+                    .help(format!(
+                        "use {{{{{name}}}}} directly; the built-in variables are: {}",
+                        super::BUILT_IN_VARIABLES.join(", ")
+                    ));
             }
             let Some(table) = value.get_ref().as_table() else {
                 self.problems
@@ -419,7 +446,8 @@ impl Builder<'_, '_> {
     }
 
     fn jurisdictions(&mut self, root: &mut Table, runbook: &mut Runbook) {
-        let Some(jurisdictions) = root.table(self.problems, "jurisdictions", "[jurisdictions]") else {
+        let Some(jurisdictions) = root.table(self.problems, "jurisdictions", "[jurisdictions]")
+        else {
             return;
         };
         for (code, key_span, value) in jurisdictions.entries() {
@@ -448,7 +476,10 @@ impl Builder<'_, '_> {
                     && !is_id(role)
                 {
                     self.problems
-                        .error(span.clone(), format!("contact role `{role}` is not a valid id"))
+                        .error(
+                            span.clone(),
+                            format!("contact role `{role}` is not a valid id"),
+                        )
                         .help("roles are lower case words such as `police` or `hotline`");
                 }
                 let contact_name = c.required_string(self.problems, "name");
@@ -458,7 +489,14 @@ impl Builder<'_, '_> {
                 let sources = self.source_refs(&mut c);
                 c.finish(self.problems, |_| None);
                 if let (Some((role, _)), Some((name, _))) = (role, contact_name) {
-                    contacts.push(Contact { role, name, url, phone, notes, sources });
+                    contacts.push(Contact {
+                        role,
+                        name,
+                        url,
+                        phone,
+                        notes,
+                        sources,
+                    });
                 }
             }
             t.finish(self.problems, |_| None);
@@ -466,7 +504,13 @@ impl Builder<'_, '_> {
             if let Some((name, _)) = name {
                 runbook.jurisdictions.insert(
                     code.to_owned(),
-                    Jurisdiction { name, emergency, notes, sources, contacts },
+                    Jurisdiction {
+                        name,
+                        emergency,
+                        notes,
+                        sources,
+                        contacts,
+                    },
                 );
             }
         }
@@ -498,14 +542,23 @@ impl Builder<'_, '_> {
                     Anchor::Step(step)
                 }
             };
-            let met_by = t.string_or_strings(self.problems, "met_by").unwrap_or_default();
+            let met_by = t
+                .string_or_strings(self.problems, "met_by")
+                .unwrap_or_default();
             for (step, span) in &met_by {
                 self.step_ref(step, span.clone(), format!("`met_by` of {what}"));
             }
             let warn = self.duration(&mut t, "warn");
-            let jurisdictions = t.strings(self.problems, "jurisdictions").unwrap_or_default();
+            let jurisdictions = t
+                .strings(self.problems, "jurisdictions")
+                .unwrap_or_default();
             for (code, span) in &jurisdictions {
-                self.reference(RefKind::Jurisdiction, code, span.clone(), format!("`jurisdictions` of {what}"));
+                self.reference(
+                    RefKind::Jurisdiction,
+                    code,
+                    span.clone(),
+                    format!("`jurisdictions` of {what}"),
+                );
             }
             let sources = self.source_refs(&mut t);
             t.finish(self.problems, |_| None);
@@ -520,7 +573,8 @@ impl Builder<'_, '_> {
                 (None, Some((within, _))) => *within / 4,
                 (None, None) => Duration::ZERO,
             };
-            if let (Some((id, id_span)), Some((label, _)), Some((within, _))) = (id, label, within) {
+            if let (Some((id, id_span)), Some((label, _)), Some((within, _))) = (id, label, within)
+            {
                 self.index.deadline_ids.push(id_span);
                 runbook.deadlines.push(Deadline {
                     id,
@@ -580,7 +634,12 @@ impl Builder<'_, '_> {
         // Ids first, so that a step can default to the one after it.
         let ids: Vec<Option<String>> = tables
             .iter()
-            .map(|(table, _)| table.get("id").and_then(|v| v.get_ref().as_str()).map(str::to_owned))
+            .map(|(table, _)| {
+                table
+                    .get("id")
+                    .and_then(|v| v.get_ref().as_str())
+                    .map(str::to_owned)
+            })
             .collect();
         for (position, (table, span)) in tables.into_iter().enumerate() {
             let following = ids.get(position + 1).cloned().flatten();
@@ -628,7 +687,17 @@ impl Builder<'_, '_> {
                     "an end step is the last step of its path"
                 };
                 self.problems
-                    .error(span, format!("{what} is a {} step and cannot have `next`", kind_name_str.unwrap_or_default()))
+                    .error(
+                        span,
+                        format!(
+                            "{what} cannot have `next`: it is {}",
+                            if kind_name_str == Some("end") {
+                                "an end step"
+                            } else {
+                                "a decision step"
+                            }
+                        ),
+                    )
                     .help(help);
                 String::new()
             }
@@ -643,7 +712,12 @@ impl Builder<'_, '_> {
                 } else {
                     if kind_name.is_some() {
                         self.problems
-                            .error(t.span.clone(), format!("{what} is the last step but not an end, and has no `next`"))
+                            .error(
+                                t.span.clone(),
+                                format!(
+                                    "{what} is the last step but not an end, and has no `next`"
+                                ),
+                            )
                             .help("add a step with `kind = \"end\"` after it, or give it a `next`");
                     }
                     self.index.structure_complete = false;
@@ -652,14 +726,16 @@ impl Builder<'_, '_> {
             }
         };
         let kind = match kind_name {
-            Some((name, span)) => self.step_kind(&mut t, &name, span, next),
+            Some((name, span)) => self.step_kind(&mut t, &name, span, next.clone()),
             None => None,
         };
         let step_kind = kind.as_ref().map(|k| k.name());
         t.finish(self.problems, |key| {
             let belongs = kind_of_key(key)?;
             Some(match step_kind {
-                Some(kind) => format!("`{key}` belongs to {belongs} steps, and this one is a {kind} step"),
+                Some(kind) => {
+                    format!("`{key}` belongs to {belongs} steps, and this one is a {kind} step")
+                }
                 None => format!("`{key}` belongs to {belongs} steps"),
             })
         });
@@ -673,12 +749,18 @@ impl Builder<'_, '_> {
             title: title.unwrap_or_else(|| Template::literal("")),
             body,
             sources,
-            // An unknown kind was reported; an instruction keeps the graph checkable.
-            kind: kind.unwrap_or(StepKind::Instruction { next: String::new() }),
+            // A kind that could not be read was reported; an instruction keeps the graph checkable.
+            kind: kind.unwrap_or(StepKind::Instruction { next }),
         })
     }
 
-    fn step_kind(&mut self, t: &mut Table, name: &str, span: Span, next: String) -> Option<StepKind> {
+    fn step_kind(
+        &mut self,
+        t: &mut Table,
+        name: &str,
+        span: Span,
+        next: String,
+    ) -> Option<StepKind> {
         let what = t.what.clone();
         let kind = match name {
             "instruction" => StepKind::Instruction { next },
@@ -693,12 +775,14 @@ impl Builder<'_, '_> {
                     None => {}
                     Some(list) if list.is_empty() => {
                         let at = t.key_span("items").unwrap_or_else(|| t.span.clone());
-                        self.problems.error(at, format!("`items` of {what} is empty"));
+                        self.problems
+                            .error(at, format!("`items` of {what} is empty"));
                     }
                     Some(list) => {
                         for (item, span) in list {
                             if item.trim().is_empty() {
-                                self.problems.error(span.clone(), format!("an item of {what} is empty"));
+                                self.problems
+                                    .error(span.clone(), format!("an item of {what} is empty"));
                             }
                             items.push(self.template(&item, &span, &format!("an item of {what}")));
                         }
@@ -706,13 +790,19 @@ impl Builder<'_, '_> {
                 }
                 StepKind::Checklist { items, next }
             }
-            "decision" => StepKind::Decision { choices: self.choices(t) },
-            "record" => StepKind::Record { fields: self.fields(t), next },
+            "decision" => StepKind::Decision {
+                choices: self.choices(t),
+            },
+            "record" => StepKind::Record {
+                fields: self.fields(t),
+                next,
+            },
             "evidence" => {
                 let mut paths = Vec::new();
                 for (path, span) in t.strings(self.problems, "paths").unwrap_or_default() {
                     if path.trim().is_empty() {
-                        self.problems.error(span.clone(), format!("a path of {what} is empty"));
+                        self.problems
+                            .error(span.clone(), format!("a path of {what} is empty"));
                     }
                     paths.push(self.template(&path, &span, &format!("a path of {what}")));
                 }
@@ -730,7 +820,12 @@ impl Builder<'_, '_> {
                 }
                 hashes.sort();
                 let follow_symlinks = t.boolean(self.problems, "follow_symlinks").unwrap_or(false);
-                StepKind::Evidence { paths, hashes, follow_symlinks, next }
+                StepKind::Evidence {
+                    paths,
+                    hashes,
+                    follow_symlinks,
+                    next,
+                }
             }
             "command" => {
                 let run = self.command_line(t)?;
@@ -738,12 +833,22 @@ impl Builder<'_, '_> {
                     .duration(t, "timeout")
                     .map_or(Duration::from_secs(300), |(d, _)| d);
                 let changes_system = t.boolean(self.problems, "changes_system").unwrap_or(false);
-                StepKind::Command { run, timeout, changes_system, next }
+                StepKind::Command {
+                    run,
+                    timeout,
+                    changes_system,
+                    next,
+                }
             }
             "contact" => {
                 let role = t.string(self.problems, "role");
                 if let Some((role, span)) = &role {
-                    self.reference(RefKind::ContactRole, role, span.clone(), format!("`role` of {what}"));
+                    self.reference(
+                        RefKind::ContactRole,
+                        role,
+                        span.clone(),
+                        format!("`role` of {what}"),
+                    );
                 }
                 let to = self.optional_template(t, "to");
                 if role.is_none() && to.is_none() {
@@ -762,15 +867,26 @@ impl Builder<'_, '_> {
                         Purpose::Inform
                     }
                 };
-                StepKind::Contact { role: role.map(|(r, _)| r), to, purpose, next }
+                StepKind::Contact {
+                    role: role.map(|(r, _)| r),
+                    to,
+                    purpose,
+                    next,
+                }
             }
             "transfer" => StepKind::Transfer { next },
-            "end" => StepKind::End { outcome: self.optional_template(t, "outcome") },
+            "end" => StepKind::End {
+                outcome: self.optional_template(t, "outcome"),
+            },
             other => {
-                let diagnostic = self.problems.error(span, format!("unknown step kind `{other}` in {what}"));
+                let diagnostic = self
+                    .problems
+                    .error(span, format!("unknown step kind `{other}` in {what}"));
                 match super::reader::closest(other, &StepKind::NAMES) {
                     Some(close) => diagnostic.help(format!("did you mean `{close}`?")),
-                    None => diagnostic.help(format!("the kinds are: {}", StepKind::NAMES.join(", "))),
+                    None => {
+                        diagnostic.help(format!("the kinds are: {}", StepKind::NAMES.join(", ")))
+                    }
                 }
                 return None;
             }
@@ -803,10 +919,15 @@ impl Builder<'_, '_> {
                 self.index.structure_complete = false;
             }
             c.finish(self.problems, |key| {
-                (key == "reason").then(|| "the operator always gives a reason for a decision; nothing to configure".to_owned())
+                (key == "reason").then(|| {
+                    "the operator always gives a reason for a decision; nothing to configure"
+                        .to_owned()
+                })
             });
             if let (Some((id, id_span)), Some(label), Some((next, _))) = (id, label, next) {
-                self.index.inner_ids.push((id.clone(), id_span, format!("choice of {what}")));
+                self.index
+                    .inner_ids
+                    .push((id.clone(), id_span, format!("choice of {what}")));
                 choices.push(Choice { id, label, next });
             }
         }
@@ -844,13 +965,19 @@ impl Builder<'_, '_> {
                     let list = options.clone().unwrap_or_default();
                     if list.is_empty() {
                         self.problems
-                            .error(f.key_span("options").unwrap_or(span), format!("{field_what} is a choice without options"))
+                            .error(
+                                f.key_span("options").unwrap_or(span),
+                                format!("{field_what} is a choice without options"),
+                            )
                             .help("add `options = [\"...\", \"...\"]`");
                     }
                     let mut seen: Vec<&str> = Vec::new();
                     for (option, span) in &list {
                         if seen.contains(&option.as_str()) {
-                            self.problems.error(span.clone(), format!("option `{option}` appears twice in {field_what}"));
+                            self.problems.error(
+                                span.clone(),
+                                format!("option `{option}` appears twice in {field_what}"),
+                            );
                         }
                         seen.push(option);
                     }
@@ -859,16 +986,22 @@ impl Builder<'_, '_> {
                     })
                 }
                 other => {
-                    let diagnostic = self.problems.error(span, format!("unknown field type `{other}` in {field_what}"));
+                    let diagnostic = self.problems.error(
+                        span,
+                        format!("unknown field type `{other}` in {field_what}"),
+                    );
                     match super::reader::closest(other, &FieldKind::NAMES) {
                         Some(close) => diagnostic.help(format!("did you mean `{close}`?")),
-                        None => diagnostic.help(format!("the types are: {}", FieldKind::NAMES.join(", "))),
+                        None => diagnostic
+                            .help(format!("the types are: {}", FieldKind::NAMES.join(", "))),
                     }
                     None
                 }
             });
             if options.is_some()
-                && kind.as_ref().is_some_and(|k| !matches!(k, FieldKind::Choice { .. }))
+                && kind
+                    .as_ref()
+                    .is_some_and(|k| !matches!(k, FieldKind::Choice { .. }))
                 && let Some(at) = f.key_span("options")
             {
                 self.problems
@@ -878,12 +1011,26 @@ impl Builder<'_, '_> {
             let help = self.optional_template(&mut f, "help");
             let sets = f.string(self.problems, "sets");
             if let Some((var, span)) = &sets {
-                self.reference(RefKind::SetVariable, var, span.clone(), format!("`sets` of {field_what}"));
+                self.reference(
+                    RefKind::SetVariable,
+                    var,
+                    span.clone(),
+                    format!("`sets` of {field_what}"),
+                );
             }
             f.finish(self.problems, |_| None);
             if let (Some((id, id_span)), Some(label), Some(kind)) = (id, label, kind) {
-                self.index.inner_ids.push((id.clone(), id_span, format!("field of {what}")));
-                fields.push(Field { id, label, kind, required, help, sets: sets.map(|(s, _)| s) });
+                self.index
+                    .inner_ids
+                    .push((id.clone(), id_span, format!("field of {what}")));
+                fields.push(Field {
+                    id,
+                    label,
+                    kind,
+                    required,
+                    help,
+                    sets: sets.map(|(s, _)| s),
+                });
             }
         }
         fields
@@ -898,47 +1045,59 @@ impl Builder<'_, '_> {
                 .help("add `run = \"ps -eo pid,user,args\"` or `run = [\"ls\", \"-la\", \"{{path}}\"]`");
             return None;
         };
-        let (words, written): (Vec<(String, Span)>, String) = if let Some(line) = value.get_ref().as_str() {
-            let span = value.span();
-            match command::split(line) {
-                Ok(words) => {
-                    // Locate each word in the source when the string is written without escapes.
-                    let source = self.text.get(span.clone()).unwrap_or_default();
-                    let offset = source.find(line).map(|at| span.start + at);
-                    let words = words
-                        .into_iter()
-                        .map(|w| {
-                            let at = offset.map_or(span.clone(), |o| o + w.range.start..o + w.range.end);
-                            (w.text, at)
-                        })
-                        .collect();
-                    (words, line.to_owned())
-                }
-                Err(error) => {
-                    let source = self.text.get(span.clone()).unwrap_or_default();
-                    let at = source
-                        .find(line)
-                        .map_or(span.clone(), |o| span.start + o + error.range.start..span.start + o + error.range.end);
-                    let diagnostic = self.problems.error(at, format!("{context}: {}", error.message));
-                    if let Some(help) = error.help {
-                        diagnostic.help(help);
+        let (words, written): (Vec<(String, Span)>, String) =
+            if let Some(line) = value.get_ref().as_str() {
+                let span = value.span();
+                match command::split(line) {
+                    Ok(words) => {
+                        // Locate each word in the source when the string is written without escapes.
+                        let source = self.text.get(span.clone()).unwrap_or_default();
+                        let offset = source.find(line).map(|at| span.start + at);
+                        let words = words
+                            .into_iter()
+                            .map(|w| {
+                                let at = offset
+                                    .map_or(span.clone(), |o| o + w.range.start..o + w.range.end);
+                                (w.text, at)
+                            })
+                            .collect();
+                        (words, line.to_owned())
                     }
-                    return None;
+                    Err(error) => {
+                        let source = self.text.get(span.clone()).unwrap_or_default();
+                        let at = source.find(line).map_or(span.clone(), |o| {
+                            span.start + o + error.range.start..span.start + o + error.range.end
+                        });
+                        let diagnostic = self
+                            .problems
+                            .error(at, format!("{context}: {}", error.message));
+                        if let Some(help) = error.help {
+                            diagnostic.help(help);
+                        }
+                        return None;
+                    }
                 }
-            }
-        } else if value.get_ref().as_array().is_some() {
-            let list = t.strings(self.problems, "run").unwrap_or_default();
-            let written = list.iter().map(|(w, _)| w.as_str()).collect::<Vec<_>>().join(" ");
-            (list, written)
-        } else {
-            self.problems.error(
-                value.span(),
-                format!("`run` of {what} must be a string or an array of strings, not {}", super::reader::type_name(value.get_ref())),
-            );
-            return None;
-        };
+            } else if value.get_ref().as_array().is_some() {
+                let list = t.strings(self.problems, "run").unwrap_or_default();
+                let written = list
+                    .iter()
+                    .map(|(w, _)| w.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                (list, written)
+            } else {
+                self.problems.error(
+                    value.span(),
+                    format!(
+                        "`run` of {what} must be a string or an array of strings, not {}",
+                        super::reader::type_name(value.get_ref())
+                    ),
+                );
+                return None;
+            };
         if words.is_empty() || words[0].0.trim().is_empty() {
-            self.problems.error(value.span(), format!("`run` of {what} names no program"));
+            self.problems
+                .error(value.span(), format!("`run` of {what} names no program"));
             return None;
         }
         let mut argv = Vec::with_capacity(words.len());

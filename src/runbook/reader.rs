@@ -163,7 +163,12 @@ impl<'a, 'i> Table<'a, 'i> {
         match value.get_ref() {
             DeValue::Datetime(d) if d.date.is_some() && d.time.is_none() => Some(d.to_string()),
             _ => {
-                self.wrong_type(problems, key, value, "a date such as 2026-11-23 (without quotes)");
+                self.wrong_type(
+                    problems,
+                    key,
+                    value,
+                    "a date such as 2026-11-23 (without quotes)",
+                );
                 None
             }
         }
@@ -237,7 +242,12 @@ impl<'a, 'i> Table<'a, 'i> {
     ) -> Option<Vec<(&'a DeTable<'i>, Span)>> {
         let value = self.get(key)?;
         let Some(array) = value.get_ref().as_array() else {
-            self.wrong_type(problems, key, value, &format!("an array of tables (`[[{key}]]`)"));
+            self.wrong_type(
+                problems,
+                key,
+                value,
+                &format!("an array of tables (`[[{key}]]`)"),
+            );
             return None;
         };
         let mut out = Vec::with_capacity(array.len());
@@ -273,10 +283,8 @@ impl<'a, 'i> Table<'a, 'i> {
             if self.asked.contains(&name) {
                 continue;
             }
-            let diagnostic = problems.error(
-                key.span(),
-                format!("unknown key `{name}` in {}", self.what),
-            );
+            let diagnostic =
+                problems.error(key.span(), format!("unknown key `{name}` in {}", self.what));
             if let Some(hint) = elsewhere(name) {
                 diagnostic.help(hint);
             } else if let Some(close) = closest(name, &self.asked) {
@@ -333,7 +341,9 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 best = best.min(d[i - 2][j - 2] + 1);
             }

@@ -14,22 +14,61 @@ pub fn validate(draft: Draft, text: &str, problems: &mut Problems) -> Runbook {
     let Draft { runbook, index } = draft;
     let lines = super::diagnostic::Source::new("", text);
     let line_of = |span: &Span| lines.location(span.start).line;
-    let duplicates = |problems: &mut Problems, what: &str, ids: &mut dyn Iterator<Item = (&str, &Span)>| {
-        let mut seen: BTreeMap<&str, &Span> = BTreeMap::new();
-        for (id, span) in ids {
-            if let Some(first) = seen.get(id) {
-                problems
-                    .error(span.clone(), format!("duplicate {what} id `{id}`"))
-                    .help(format!("ids must be unique; `{id}` is already the id on line {}", line_of(first)));
-            } else {
-                seen.insert(id, span);
+    let duplicates =
+        |problems: &mut Problems, what: &str, ids: &mut dyn Iterator<Item = (&str, &Span)>| {
+            let mut seen: BTreeMap<&str, &Span> = BTreeMap::new();
+            let mut unique = true;
+            for (id, span) in ids {
+                if let Some(first) = seen.get(id) {
+                    unique = false;
+                    problems
+                        .error(span.clone(), format!("duplicate {what} id `{id}`"))
+                        .help(format!(
+                            "ids must be unique; `{id}` is already the id on line {}",
+                            line_of(first)
+                        ));
+                } else {
+                    seen.insert(id, span);
+                }
             }
-        }
-    };
-    duplicates(problems, "step", &mut runbook.steps.iter().map(|s| s.id.as_str()).zip(&index.step_ids));
-    duplicates(problems, "source", &mut runbook.sources.iter().map(|s| s.id.as_str()).zip(&index.source_ids));
-    duplicates(problems, "deadline", &mut runbook.deadlines.iter().map(|d| d.id.as_str()).zip(&index.deadline_ids));
-    duplicates(problems, "inject", &mut runbook.injects.iter().map(|i| i.id.as_str()).zip(&index.inject_ids));
+            unique
+        };
+    let unique_steps = duplicates(
+        problems,
+        "step",
+        &mut runbook
+            .steps
+            .iter()
+            .map(|s| s.id.as_str())
+            .zip(&index.step_ids),
+    );
+    duplicates(
+        problems,
+        "source",
+        &mut runbook
+            .sources
+            .iter()
+            .map(|s| s.id.as_str())
+            .zip(&index.source_ids),
+    );
+    duplicates(
+        problems,
+        "deadline",
+        &mut runbook
+            .deadlines
+            .iter()
+            .map(|d| d.id.as_str())
+            .zip(&index.deadline_ids),
+    );
+    duplicates(
+        problems,
+        "inject",
+        &mut runbook
+            .injects
+            .iter()
+            .map(|i| i.id.as_str())
+            .zip(&index.inject_ids),
+    );
     let mut by_owner: BTreeMap<&str, Vec<(&str, &Span)>> = BTreeMap::new();
     for (id, span, owner) in &index.inner_ids {
         by_owner.entry(owner).or_default().push((id, span));
@@ -39,7 +78,7 @@ pub fn validate(draft: Draft, text: &str, problems: &mut Problems) -> Runbook {
     }
 
     let resolved = references(&runbook, &index.references, problems);
-    if resolved && index.structure_complete {
+    if resolved && unique_steps && index.structure_complete {
         graph(&runbook, &index.step_ids, problems);
     }
     contact_roles(&runbook, &index.references, &index.jurisdictions, problems);
@@ -53,7 +92,10 @@ pub fn validate(draft: Draft, text: &str, problems: &mut Problems) -> Runbook {
         }
     }
     if runbook.jurisdictions.is_empty()
-        && let Some(reference) = index.references.iter().find(|r| r.kind == RefKind::ContactRole)
+        && let Some(reference) = index
+            .references
+            .iter()
+            .find(|r| r.kind == RefKind::ContactRole)
     {
         problems
             .error(reference.span.clone(), format!("{} names a contact role, but the runbook has no jurisdictions", reference.context))
@@ -79,7 +121,10 @@ fn references(runbook: &Runbook, references: &[Reference], problems: &mut Proble
             RefKind::SetVariable => {
                 if BUILT_IN_VARIABLES.contains(&name) {
                     problems
-                        .error(reference.span.clone(), format!("{} sets `{name}`, which is built in", reference.context))
+                        .error(
+                            reference.span.clone(),
+                            format!("{} sets `{name}`, which is built in", reference.context),
+                        )
                         .help("declare a variable of your own in `[variables]` and set that");
                     continue;
                 }
@@ -88,12 +133,23 @@ fn references(runbook: &Runbook, references: &[Reference], problems: &mut Proble
             RefKind::Jurisdiction => {
                 if !jurisdiction::is_known(name) {
                     problems
-                        .error(reference.span.clone(), format!("unknown jurisdiction `{name}` in {}", reference.context))
+                        .error(
+                            reference.span.clone(),
+                            format!("unknown jurisdiction `{name}` in {}", reference.context),
+                        )
                         .help(jurisdiction::hint(name));
                 } else if !runbook.jurisdictions.contains_key(name) {
                     problems
-                        .warning(reference.span.clone(), format!("{} names `{name}`, which the runbook does not list", reference.context))
-                        .help(format!("add `[jurisdictions.{name}]`, or the deadline never applies"));
+                        .warning(
+                            reference.span.clone(),
+                            format!(
+                                "{} names `{name}`, which the runbook does not list",
+                                reference.context
+                            ),
+                        )
+                        .help(format!(
+                            "add `[jurisdictions.{name}]`, or the deadline never applies"
+                        ));
                 }
                 continue;
             }
@@ -144,7 +200,12 @@ fn graph(runbook: &Runbook, step_ids: &[Span], problems: &mut Problems) {
     let successors: Vec<Vec<usize>> = runbook
         .steps
         .iter()
-        .map(|s| s.successors().iter().filter_map(|n| position.get(n).copied()).collect())
+        .map(|s| {
+            s.successors()
+                .iter()
+                .filter_map(|n| position.get(n).copied())
+                .collect()
+        })
         .collect();
     let Some(&start) = position.get(runbook.start.as_str()) else {
         return;
@@ -159,7 +220,10 @@ fn graph(runbook: &Runbook, step_ids: &[Span], problems: &mut Problems) {
         .collect();
     if ends.is_empty() {
         problems
-            .error(step_ids.last().cloned().unwrap_or(0..0), "the runbook has no end step")
+            .error(
+                step_ids.last().cloned().unwrap_or(0..0),
+                "the runbook has no end step",
+            )
             .help("add a last step with `kind = \"end\"`");
         return;
     }
@@ -173,11 +237,17 @@ fn graph(runbook: &Runbook, step_ids: &[Span], problems: &mut Problems) {
     for (i, step) in runbook.steps.iter().enumerate() {
         if !reachable[i] {
             problems
-                .error(step_ids[i].clone(), format!("step `{}` cannot be reached from the start", step.id))
+                .error(
+                    step_ids[i].clone(),
+                    format!("step `{}` cannot be reached from the start", step.id),
+                )
                 .help("point a `next` or a choice at it, or remove it");
         } else if !finishing[i] {
             problems
-                .error(step_ids[i].clone(), format!("no end step can be reached from step `{}`", step.id))
+                .error(
+                    step_ids[i].clone(),
+                    format!("no end step can be reached from step `{}`", step.id),
+                )
                 .help("the steps after it go round in a loop; lead one of them to an end step");
         }
     }
@@ -222,16 +292,23 @@ fn contact_roles(
             let known: Vec<&str> = all_roles.iter().copied().collect();
             let diagnostic = problems.error(
                 reference.span.clone(),
-                format!("no jurisdiction has a contact with role `{role}` ({})", reference.context),
+                format!(
+                    "no jurisdiction has a contact with role `{role}` ({})",
+                    reference.context
+                ),
             );
             match closest(role, &known) {
                 Some(close) => diagnostic.help(format!("did you mean `{close}`?")),
-                None => diagnostic.help(format!("add `[[jurisdictions.XX.contacts]]` with `role = \"{role}\"`")),
+                None => diagnostic.help(format!(
+                    "add `[[jurisdictions.XX.contacts]]` with `role = \"{role}\"`"
+                )),
             }
             continue;
         }
         for (code, jurisdiction) in &runbook.jurisdictions {
-            if jurisdiction.contacts_with_role(role).next().is_none() && reported.insert((code, role)) {
+            if jurisdiction.contacts_with_role(role).next().is_none()
+                && reported.insert((code, role))
+            {
                 let at = jurisdiction_spans.get(code).cloned().unwrap_or(0..0);
                 problems
                     .warning(at, format!("jurisdiction `{code}` has no contact with role `{role}`, which {} uses", reference.context))
@@ -252,7 +329,9 @@ fn commands(runbook: &Runbook, index: &super::parse::Index, problems: &mut Probl
         .steps
         .iter()
         .filter_map(|s| match &s.kind {
-            StepKind::Evidence { paths, .. } => Some(paths.iter().map(super::template::Template::raw)),
+            StepKind::Evidence { paths, .. } => {
+                Some(paths.iter().map(super::template::Template::raw))
+            }
             _ => None,
         })
         .flatten()
@@ -262,7 +341,12 @@ fn commands(runbook: &Runbook, index: &super::parse::Index, problems: &mut Probl
         let Some(step) = runbook.steps.get(spans.step) else {
             continue;
         };
-        let StepKind::Command { run, changes_system, .. } = &step.kind else {
+        let StepKind::Command {
+            run,
+            changes_system,
+            ..
+        } = &step.kind
+        else {
             continue;
         };
         let context = command::Context {
@@ -271,7 +355,11 @@ fn commands(runbook: &Runbook, index: &super::parse::Index, problems: &mut Probl
             changes_system: *changes_system,
         };
         for finding in command::check(&run.argv, &context) {
-            let span = spans.arguments.get(finding.argument).cloned().unwrap_or(0..0);
+            let span = spans
+                .arguments
+                .get(finding.argument)
+                .cloned()
+                .unwrap_or(0..0);
             let message = format!("step `{}`: {}", step.id, finding.message);
             let diagnostic = if finding.error {
                 problems.error(span, message)
@@ -295,7 +383,10 @@ fn unused(runbook: &Runbook, index: &super::parse::Index, problems: &mut Problem
     for (source, span) in runbook.sources.iter().zip(&index.source_ids) {
         if !cited.contains(source.id.as_str()) {
             problems
-                .warning(span.clone(), format!("source `{}` is never cited", source.id))
+                .warning(
+                    span.clone(),
+                    format!("source `{}` is never cited", source.id),
+                )
                 .help("cite it in a step's `sources`, or remove it");
         }
     }
