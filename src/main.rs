@@ -30,6 +30,7 @@ impl From<Status> for ExitCode {
 
 const EXAMPLES: &str = "\
 Examples:
+  custody                               list the bundled runbooks
   custody runbooks                      list the bundled runbooks
   custody check runbooks/*.toml         check runbook files before use
   custody check csam-discovery          check a bundled runbook by its id
@@ -39,10 +40,11 @@ Exit status: 0 success, 1 what was checked is bad, 2 usage or I/O error.";
 /// Incident response at the console: walk a runbook step by step and keep a tamper-evident
 /// record of every action.
 #[derive(Debug, Parser)]
-#[command(name = "custody", version, after_help = EXAMPLES, arg_required_else_help = true)]
+#[command(name = "custody", version, after_help = EXAMPLES)]
 struct Cli {
+    /// Without a subcommand, custody lists the bundled runbooks.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,11 +84,12 @@ Exit status: 0 all valid (warnings allowed), 1 a runbook is invalid, 2 a file ca
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let status = match cli.command {
-        Command::Runbooks { json } => list_runbooks(json),
-        Command::Check {
+        None => list_runbooks(false),
+        Some(Command::Runbooks { json }) => list_runbooks(json),
+        Some(Command::Check {
             files,
             deny_warnings,
-        } => check(&files, deny_warnings),
+        }) => check(&files, deny_warnings),
     };
     status.into()
 }
@@ -120,19 +123,18 @@ fn list_runbooks(json: bool) -> Status {
         if bundled::ALL.iter().any(|b| b.text == text) {
             continue;
         }
-        match Runbook::parse(&text).runbook {
-            Some(runbook) => listed.push(Listed {
+        let shown = path.display().to_string();
+        if let Some(runbook) = Runbook::parse(&text).runbook {
+            listed.push(Listed {
                 runbook,
-                origin: path.display().to_string(),
-            }),
-            None => {
-                eprintln!(
-                    "custody: {} is not a valid runbook; run `custody check {}` to see why",
-                    for_terminal(&path.display().to_string()),
-                    for_terminal(&path.display().to_string())
-                );
-                status = Status::Bad;
-            }
+                origin: shown,
+            });
+        } else {
+            let shown = for_terminal(&shown);
+            eprintln!(
+                "custody: {shown} is not a valid runbook; run `custody check {shown}` to see why"
+            );
+            status = Status::Bad;
         }
     }
     if json {

@@ -3,6 +3,8 @@
 //! Each case is a runbook body appended to a valid header of `HEADER_LINES` lines; expected
 //! lines are counted within the body, so a case reads the way its TOML reads.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests say plainly what they expect
+
 use custody::runbook::{Runbook, Severity, SourceText};
 
 const HEADER: &str = r#"[runbook]

@@ -416,6 +416,8 @@ fn skip_wrappers(words: &[&str], mut i: usize) -> usize {
     i
 }
 
+// `argv` (the templates) and `args` (the words after the program) are the usual names.
+#[allow(clippy::similar_names)]
 fn check_words(
     words: &[&str],
     first: usize,
@@ -595,6 +597,21 @@ fn check_words(
     }
 }
 
+fn note(
+    findings: &mut Vec<Finding>,
+    argument: usize,
+    error: bool,
+    message: String,
+    help: Option<&str>,
+) {
+    findings.push(Finding {
+        argument,
+        error,
+        message,
+        help: help.map(str::to_owned),
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -715,19 +732,4 @@ mod tests {
         assert!(findings(&["chmod", "0700", "/srv"], &context).is_empty());
         assert!(findings(&["shutdown", "-h", "now"], &context).is_empty());
     }
-}
-
-fn note(
-    findings: &mut Vec<Finding>,
-    argument: usize,
-    error: bool,
-    message: String,
-    help: Option<&str>,
-) {
-    findings.push(Finding {
-        argument,
-        error,
-        message,
-        help: help.map(str::to_owned),
-    });
 }

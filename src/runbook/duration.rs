@@ -4,6 +4,7 @@
 //! accepted (seconds, minutes, hours, days, weeks). Months and years vary in length and are
 //! refused with a hint to write days (`365d`).
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 /// Parses a duration, or says what is wrong with it.
@@ -75,7 +76,7 @@ pub fn format(duration: Duration) -> String {
     let mut out = String::new();
     for (unit, len) in [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] {
         if secs >= len {
-            out.push_str(&format!("{}{unit}", secs / len));
+            let _ = write!(out, "{}{unit}", secs / len);
             secs %= len;
         }
     }

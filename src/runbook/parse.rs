@@ -348,7 +348,7 @@ impl Builder<'_, '_> {
             runbook.language = language;
         }
         if let Some((summary, _)) = head.required_string(problems, "summary") {
-            runbook.summary = summary.trim().to_owned();
+            summary.trim().clone_into(&mut runbook.summary);
         }
         if let Some(authors) = head.strings(problems, "authors") {
             runbook.authors = authors.into_iter().map(|(a, _)| a).collect();
@@ -729,7 +729,7 @@ impl Builder<'_, '_> {
             Some((name, span)) => self.step_kind(&mut t, &name, span, next.clone()),
             None => None,
         };
-        let step_kind = kind.as_ref().map(|k| k.name());
+        let step_kind = kind.as_ref().map(StepKind::name);
         t.finish(self.problems, |key| {
             let belongs = kind_of_key(key)?;
             Some(match step_kind {
@@ -885,7 +885,7 @@ impl Builder<'_, '_> {
                 match super::reader::closest(other, &StepKind::NAMES) {
                     Some(close) => diagnostic.help(format!("did you mean `{close}`?")),
                     None => {
-                        diagnostic.help(format!("the kinds are: {}", StepKind::NAMES.join(", ")))
+                        diagnostic.help(format!("the kinds are: {}", StepKind::NAMES.join(", ")));
                     }
                 }
                 return None;

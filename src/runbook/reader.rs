@@ -51,7 +51,7 @@ impl Help for Diagnostic {
 /// A table being read.
 #[derive(Debug)]
 pub struct Table<'a, 'i> {
-    table: &'a DeTable<'i>,
+    map: &'a DeTable<'i>,
     /// Where to point when a key is missing.
     pub span: Span,
     /// How the table is named in messages: "[runbook]", "step `stop`".
@@ -62,7 +62,7 @@ pub struct Table<'a, 'i> {
 impl<'a, 'i> Table<'a, 'i> {
     pub fn new(table: &'a DeTable<'i>, span: Span, what: impl Into<String>) -> Self {
         Self {
-            table,
+            map: table,
             span,
             what: what.into(),
             asked: Vec::new(),
@@ -72,16 +72,16 @@ impl<'a, 'i> Table<'a, 'i> {
     /// The value of `key`, if present; the key counts as known either way.
     pub fn get(&mut self, key: &'static str) -> Option<&'a Value<'i>> {
         self.asked.push(key);
-        self.table.get(key)
+        self.map.get(key)
     }
 
     /// The span of the key itself, for problems about the key rather than its value.
     pub fn key_span(&self, key: &str) -> Option<Span> {
-        self.table.get_key_value(key).map(|(k, _)| k.span())
+        self.map.get_key_value(key).map(|(k, _)| k.span())
     }
 
     pub fn contains(&self, key: &str) -> bool {
-        self.table.contains_key(key)
+        self.map.contains_key(key)
     }
 
     fn missing(&self, problems: &mut Problems, key: &str, expected: &str) {
@@ -186,7 +186,7 @@ impl<'a, 'i> Table<'a, 'i> {
             return None;
         };
         let mut out = Vec::with_capacity(array.len());
-        for item in array.iter() {
+        for item in &**array {
             if let Some(s) = item.get_ref().as_str() {
                 out.push((s.to_owned(), item.span()));
             } else {
@@ -209,7 +209,7 @@ impl<'a, 'i> Table<'a, 'i> {
         problems: &mut Problems,
         key: &'static str,
     ) -> Option<Vec<(String, Span)>> {
-        let value = self.table.get(key)?;
+        let value = self.map.get(key)?;
         if let Some(s) = value.get_ref().as_str() {
             self.asked.push(key);
             return Some(vec![(s.to_owned(), value.span())]);
@@ -251,7 +251,7 @@ impl<'a, 'i> Table<'a, 'i> {
             return None;
         };
         let mut out = Vec::with_capacity(array.len());
-        for item in array.iter() {
+        for item in &**array {
             if let Some(table) = item.get_ref().as_table() {
                 out.push((table, item.span()));
             } else {
@@ -270,7 +270,7 @@ impl<'a, 'i> Table<'a, 'i> {
 
     /// The entries of a table whose keys are names chosen by the author (`[variables.NAME]`).
     pub fn entries(&self) -> impl Iterator<Item = (&'a str, Span, &'a Value<'i>)> {
-        self.table
+        self.map
             .iter()
             .map(|(k, v)| (k.get_ref().as_ref(), k.span(), v))
     }
@@ -278,7 +278,7 @@ impl<'a, 'i> Table<'a, 'i> {
     /// Reports every key that was never asked for. `elsewhere` may say where a key belongs
     /// instead ("`items` belongs to checklist steps").
     pub fn finish(self, problems: &mut Problems, elsewhere: impl Fn(&str) -> Option<String>) {
-        for (key, _) in self.table.iter() {
+        for (key, _) in self.map {
             let name: &str = key.get_ref();
             if self.asked.contains(&name) {
                 continue;
@@ -335,8 +335,8 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
