@@ -21,6 +21,8 @@ macro_rules! bundle {
 /// Every bundled runbook, the flagship first.
 pub const ALL: &[Bundled] = bundle![
     "csam-discovery.toml",
+    "csam-discovery.nl.toml",
+    "csam-discovery.fr.toml",
     "hotline-notice.toml",
     "compromised-host.toml",
     "police-request.toml",
