@@ -135,13 +135,13 @@ fn split_words(line: &str, strict: bool) -> Result<Vec<Word>, SplitError> {
 fn shell_syntax(at: usize, c: char, line: &str) -> SplitError {
     let what = match c {
         '|' => "a pipe",
-        '&' => "`&`",
-        ';' => "`;`",
+        '&' => "a background or `&&` operator",
+        ';' => "a command separator",
         '<' | '>' => "a redirection",
         '(' | ')' => "a subshell",
         '$' | '`' => "a shell expansion",
         '*' | '?' | '[' => "a glob",
-        _ => "`~`",
+        _ => "home-folder expansion",
     };
     let end = at + line[at..].chars().next().map_or(1, char::len_utf8);
     SplitError {
@@ -459,7 +459,7 @@ fn check_words(
     if SHELLS.contains(&program) {
         if let Some(c) = args
             .iter()
-            .position(|a| a.starts_with('-') && a.contains('c'))
+            .position(|a| a.starts_with('-') && !a.starts_with("--") && a.contains('c'))
         {
             if let Some(script) = args.get(c + 1) {
                 let script_index = start + 2 + c;
@@ -539,7 +539,10 @@ fn check_words(
             None,
         );
     }
-    if DESTROY.contains(&program) || program.starts_with("mkfs") {
+    if DESTROY.contains(&program)
+        || program.starts_with("mkfs")
+        || (program == "dd" && args.iter().any(|a| a.starts_with("of=")))
+    {
         note(
             findings,
             at(start),
@@ -699,6 +702,14 @@ mod tests {
         assert_eq!(
             findings(&["sh", "-c", "rm -rf /srv"], &context),
             [(2, true)]
+        );
+        assert_eq!(
+            findings(&["bash", "--norc", "-c", "rm x"], &context),
+            [(3, true)]
+        );
+        assert_eq!(
+            findings(&["dd", "if=/dev/zero", "of=/dev/sda"], &context),
+            [(0, true)]
         );
         assert_eq!(
             findings(&["sh", "-c", "ls {{evidence_path}}"], &context),

@@ -139,6 +139,15 @@ fn is_language_tag(tag: &str) -> bool {
         && parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
+/// "a" or "an" before a step kind's name.
+fn article(kind: &str) -> &'static str {
+    if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
 fn kind_of_key(key: &str) -> Option<&'static str> {
     Some(match key {
         "items" => "checklist",
@@ -734,7 +743,10 @@ impl Builder<'_, '_> {
             let belongs = kind_of_key(key)?;
             Some(match step_kind {
                 Some(kind) => {
-                    format!("`{key}` belongs to {belongs} steps, and this one is a {kind} step")
+                    format!(
+                        "`{key}` belongs to {belongs} steps, and this one is {} {kind} step",
+                        article(kind)
+                    )
                 }
                 None => format!("`{key}` belongs to {belongs} steps"),
             })
