@@ -5,5 +5,8 @@
 //! checks) and [`sanitize`] (making outside text safe to show). The binary (`src/main.rs`) parses
 //! the command line and maps errors to exit codes.
 
+pub mod host;
+pub mod journal;
 pub mod runbook;
 pub mod sanitize;
+pub mod session;

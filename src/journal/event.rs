@@ -1,0 +1,716 @@
+//! Events: what the journal records, and the exact bytes it writes for each.
+//!
+//! One event is one line of JSON. Its members come in a fixed order, without spaces:
+//! `seq`, `time`, `offset`, `actor`, `step`, `kind`, `data`, `prev`, and last `hash`. The hash
+//! is the SHA-256 of the line as written up to `prev`'s value, closed with `}` (the line without
+//! its `,"hash":"..."` member and without the newline). `docs/JOURNAL.md` explains it with an
+//! example that can be checked with `sha256sum`.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::hash::Digest;
+
+/// The journal format this build writes; written in the first event.
+pub const JOURNAL_FORMAT: u32 = 1;
+
+/// Who did something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The person working through the runbook.
+    Operator,
+    /// A second person watching and confirming.
+    Witness,
+    /// The person running an exercise and releasing its injects.
+    Facilitator,
+    /// custody itself: a deadline passing, a recovery.
+    Custody,
+}
+
+/// The actor of an event: a role and, for people, the name given for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl Actor {
+    pub fn custody() -> Self {
+        Self {
+            role: Role::Custody,
+            name: None,
+        }
+    }
+
+    pub fn person(role: Role, name: &str) -> Self {
+        Self {
+            role,
+            name: Some(name.to_owned()),
+        }
+    }
+}
+
+/// Real incident or exercise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Real,
+    Exercise,
+}
+
+/// One event, as read from or written to the journal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// 1 for the first event, then one more for each.
+    pub seq: u64,
+    /// When it happened, in UTC, to the microsecond.
+    pub time: DateTime<Utc>,
+    /// The local offset from UTC at that moment, as the machine had it.
+    pub offset: FixedOffset,
+    pub actor: Actor,
+    /// The runbook step it concerns, if any.
+    pub step: Option<String>,
+    pub body: Body,
+    /// The hash of the event before (zeros for the first).
+    pub prev: Digest,
+    /// The hash of this event's line.
+    pub hash: Digest,
+}
+
+/// An event before it is written: everything but its place in the chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Draft {
+    pub time: DateTime<Utc>,
+    pub offset: FixedOffset,
+    pub actor: Actor,
+    pub step: Option<String>,
+    pub body: Body,
+}
+
+/// What happened, with what belongs to it. The JSON `kind` is the variant's name in snake case
+/// and `data` its payload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
+pub enum Body {
+    /// The first event of every journal.
+    SessionStarted(Box<SessionStarted>),
+    /// The operator went (back) to a step out of the runbook's order, to correct or redo it.
+    StepStarted(StepStarted),
+    /// One checklist item confirmed.
+    ItemConfirmed(ItemConfirmed),
+    /// An instruction, checklist, evidence, command or end step completed.
+    StepCompleted(StepCompleted),
+    /// A decision, with its reason.
+    DecisionMade(DecisionMade),
+    /// The values of a record step.
+    FieldsRecorded(FieldsRecorded),
+    /// A note, at any moment.
+    NoteAdded(NoteAdded),
+    /// A step not done, with the reason.
+    StepSkipped(StepSkipped),
+    /// Files or folders hashed.
+    EvidenceRecorded(EvidenceRecorded),
+    /// A command run, its output kept as evidence.
+    CommandRun(CommandRun),
+    /// A report made or a person told.
+    ContactMade(ContactMade),
+    /// Evidence handed from one person to another.
+    CustodyTransferred(CustodyTransferred),
+    /// An exercise inject released.
+    InjectReleased(InjectReleased),
+    /// A deadline's time ran out before it was met.
+    DeadlinePassed(DeadlinePassed),
+    /// Work stopped on purpose (the operator quit); the session can be resumed.
+    Paused(Paused),
+    /// Work taken up again, after a pause or an interruption.
+    Resumed(Resumed),
+    /// A torn last line was set aside so that the journal could go on.
+    Recovered(Recovered),
+    /// The session is closed; nothing can follow.
+    Sealed(Sealed),
+}
+
+impl Body {
+    /// The `kind` written for this body.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Body::SessionStarted(_) => "session_started",
+            Body::StepStarted(_) => "step_started",
+            Body::ItemConfirmed(_) => "item_confirmed",
+            Body::StepCompleted(_) => "step_completed",
+            Body::DecisionMade(_) => "decision_made",
+            Body::FieldsRecorded(_) => "fields_recorded",
+            Body::NoteAdded(_) => "note_added",
+            Body::StepSkipped(_) => "step_skipped",
+            Body::EvidenceRecorded(_) => "evidence_recorded",
+            Body::CommandRun(_) => "command_run",
+            Body::ContactMade(_) => "contact_made",
+            Body::CustodyTransferred(_) => "custody_transferred",
+            Body::InjectReleased(_) => "inject_released",
+            Body::DeadlinePassed(_) => "deadline_passed",
+            Body::Paused(_) => "paused",
+            Body::Resumed(_) => "resumed",
+            Body::Recovered(_) => "recovered",
+            Body::Sealed(_) => "sealed",
+        }
+    }
+
+    /// The step that comes next when this event completes a step (`None` inside it).
+    pub fn next_step(&self) -> Option<&str> {
+        match self {
+            Body::StepCompleted(StepCompleted { next })
+            | Body::FieldsRecorded(FieldsRecorded { next, .. })
+            | Body::StepSkipped(StepSkipped { next, .. })
+            | Body::ContactMade(ContactMade { next, .. })
+            | Body::CustodyTransferred(CustodyTransferred { next, .. }) => next.as_deref(),
+            Body::DecisionMade(d) => Some(&d.next),
+            _ => None,
+        }
+    }
+}
+
+/// The program that wrote a journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+impl Tool {
+    pub fn this() -> Self {
+        Self {
+            name: env!("CARGO_PKG_NAME").to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+}
+
+/// The runbook a session follows, as it was when the session started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunbookRef {
+    pub id: String,
+    pub version: String,
+    pub title: String,
+    pub language: String,
+    /// The copy kept in the session folder.
+    pub file: String,
+    /// SHA-256 of that copy's bytes.
+    pub sha256: Digest,
+}
+
+/// The machine clock's state at the start, so that a reader can judge the times.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockState {
+    /// Where this came from: `adjtimex` (the Linux kernel) or `unknown`.
+    pub source: String,
+    /// Whether the kernel considers the clock synchronised (to NTP, PTP ...); `None` unknown.
+    pub synchronised: Option<bool>,
+    /// The kernel's estimated error, in microseconds.
+    pub estimated_error_us: Option<i64>,
+    /// The kernel's maximum error, in microseconds.
+    pub maximum_error_us: Option<i64>,
+}
+
+impl ClockState {
+    pub fn unknown() -> Self {
+        Self {
+            source: "unknown".into(),
+            synchronised: None,
+            estimated_error_us: None,
+            maximum_error_us: None,
+        }
+    }
+}
+
+/// Everything known at the start of a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionStarted {
+    /// The journal format ([`JOURNAL_FORMAT`]).
+    pub format: u32,
+    /// The session's id, also the name of its folder.
+    pub session: String,
+    pub tool: Tool,
+    pub runbook: RunbookRef,
+    pub host: String,
+    pub operator: String,
+    pub witness: Option<String>,
+    pub facilitator: Option<String>,
+    pub case_id: String,
+    /// The jurisdiction code whose contacts and deadlines apply.
+    pub jurisdiction: String,
+    pub mode: Mode,
+    /// The IANA time zone name, when the machine says it.
+    pub timezone: Option<String>,
+    pub clock: ClockState,
+    /// Values of the runbook's variables given at the start.
+    pub variables: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepStarted {
+    /// Why the operator went to this step.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemConfirmed {
+    /// The item's position in the checklist, from 0.
+    pub item: usize,
+    /// The item's text as shown.
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepCompleted {
+    /// The step that follows; `None` at an end step.
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionMade {
+    pub choice: String,
+    /// The choice's label as shown.
+    pub label: String,
+    pub reason: String,
+    pub next: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldsRecorded {
+    /// Field id to value, as entered (date-times normalised to RFC 3339).
+    pub values: BTreeMap<String, String>,
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoteAdded {
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepSkipped {
+    pub reason: String,
+    pub next: Option<String>,
+}
+
+/// A file written into the session folder, named by its path relative to that folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRef {
+    pub file: String,
+    pub size: u64,
+    pub sha256: Digest,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceRecorded {
+    /// The paths as the step named them, after substitution.
+    pub paths: Vec<String>,
+    /// How many files were hashed and their total size.
+    pub files: u64,
+    pub bytes: u64,
+    /// The manifest listing every file with its hashes.
+    pub manifest: Option<FileRef>,
+    /// Files that could not be read, with the reason.
+    #[serde(default)]
+    pub errors: Vec<String>,
+    /// The operator stopped the hashing before it finished.
+    #[serde(default)]
+    pub cancelled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandRun {
+    /// The program and its arguments, after substitution, exactly as run.
+    pub argv: Vec<String>,
+    pub changes_system: bool,
+    #[serde(with = "micros")]
+    pub started: DateTime<Utc>,
+    pub duration_ms: u64,
+    /// The exit status; `None` when killed by a signal or never started.
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub timed_out: bool,
+    pub stdout: Option<FileRef>,
+    pub stderr: Option<FileRef>,
+    /// Why it could not run, if it could not.
+    pub error: Option<String>,
+}
+
+/// Why a contact was made (the runbook's `purpose`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactPurpose {
+    Report,
+    Inform,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactMade {
+    pub purpose: ContactPurpose,
+    /// The jurisdiction role (`police`, `hotline` ...), if the step names one.
+    pub role: Option<String>,
+    /// Whom: an organisation or a person.
+    pub to: String,
+    /// How: phone, web form, e-mail, in person.
+    pub channel: String,
+    /// When the contact was made, if not at the time of the event.
+    pub at: Option<String>,
+    /// The reference number given, for a report.
+    pub reference: Option<String>,
+    /// The person spoken to.
+    pub person: Option<String>,
+    pub notes: Option<String>,
+    pub next: Option<String>,
+}
+
+/// Someone in a custody transfer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Party {
+    pub name: String,
+    pub role: Option<String>,
+    pub organisation: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustodyTransferred {
+    /// What was handed over.
+    pub items: String,
+    pub from: Party,
+    pub to: Party,
+    /// When, if not at the time of the event.
+    pub at: Option<String>,
+    /// Where the items are now.
+    pub location: String,
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InjectReleased {
+    pub inject: String,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadlinePassed {
+    pub deadline: String,
+    pub label: String,
+    #[serde(with = "micros")]
+    pub due: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Paused {
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resumed {
+    /// `true` when the event before was not a pause: the program stopped without quitting.
+    pub interrupted: bool,
+    /// Seconds since the event before.
+    pub gap_seconds: i64,
+    pub host: String,
+    pub tool: Tool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recovered {
+    /// Where the torn bytes began in the journal.
+    pub offset: u64,
+    pub length: u64,
+    pub sha256: Digest,
+    /// The file in the session folder that keeps them.
+    pub saved_as: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sealed {
+    /// Whether the runbook was followed to an end step.
+    pub complete: bool,
+    pub note: Option<String>,
+    /// The minisign key that signs the journal, when it is signed.
+    pub signed_by: Option<SignerRef>,
+}
+
+/// The minisign public key that signs a sealed journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignerRef {
+    /// The key id as minisign prints it (16 upper-case hex digits).
+    pub key_id: String,
+    /// The public key in base64, as in a `.pub` file's second line.
+    pub public_key: String,
+}
+
+/// The part of an event its hash covers, in writing order.
+#[derive(Serialize)]
+struct Unhashed<'a> {
+    seq: u64,
+    #[serde(with = "micros")]
+    time: DateTime<Utc>,
+    #[serde(with = "offset")]
+    offset: FixedOffset,
+    actor: &'a Actor,
+    step: &'a Option<String>,
+    #[serde(flatten)]
+    body: &'a Body,
+    prev: &'a Digest,
+}
+
+/// An event as it is read, hash included.
+#[derive(Deserialize)]
+struct Wire {
+    seq: u64,
+    #[serde(with = "micros")]
+    time: DateTime<Utc>,
+    #[serde(with = "offset")]
+    offset: FixedOffset,
+    actor: Actor,
+    step: Option<String>,
+    #[serde(flatten)]
+    body: Body,
+    prev: Digest,
+    hash: Digest,
+}
+
+/// The bytes after the hashed part: `,"hash":"` + 64 hex + `"}`.
+pub const HASH_SUFFIX_LEN: usize = 9 + 64 + 2;
+
+impl Draft {
+    /// Gives the draft its place in the chain: the line to write (newline included) and the event.
+    pub fn seal(self, seq: u64, prev: Digest) -> Result<(Vec<u8>, Event), serde_json::Error> {
+        let unhashed = Unhashed {
+            seq,
+            time: self.time,
+            offset: self.offset,
+            actor: &self.actor,
+            step: &self.step,
+            body: &self.body,
+            prev: &prev,
+        };
+        let mut line = serde_json::to_vec(&unhashed)?;
+        let hash = Digest::of(&line);
+        line.pop(); // the closing brace
+        line.extend_from_slice(b",\"hash\":\"");
+        line.extend_from_slice(hash.to_hex().as_bytes());
+        line.extend_from_slice(b"\"}\n");
+        let event = Event {
+            seq,
+            time: self.time,
+            offset: self.offset,
+            actor: self.actor,
+            step: self.step,
+            body: self.body,
+            prev,
+            hash,
+        };
+        Ok((line, event))
+    }
+}
+
+/// Why a line is not a good event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineError {
+    /// The line does not end in `,"hash":"<64 hex>"}`.
+    NoHash,
+    /// The hash written does not match the line's content.
+    HashMismatch { written: Digest, computed: Digest },
+    /// The line is not a well-formed event.
+    Malformed(String),
+}
+
+/// Checks a line's own hash (without its newline) and returns the hash written in it.
+pub fn check_line_hash(line: &[u8]) -> Result<Digest, LineError> {
+    let Some(cut) = line.len().checked_sub(HASH_SUFFIX_LEN) else {
+        return Err(LineError::NoHash);
+    };
+    let (body, suffix) = line.split_at(cut);
+    let hex = suffix
+        .strip_prefix(b",\"hash\":\"")
+        .and_then(|rest| rest.strip_suffix(b"\"}"))
+        .ok_or(LineError::NoHash)?;
+    let written = std::str::from_utf8(hex)
+        .ok()
+        .and_then(Digest::from_hex)
+        .ok_or(LineError::NoHash)?;
+    let computed = {
+        use sha2::Digest as _;
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(body);
+        hasher.update(b"}");
+        Digest(hasher.finalize().into())
+    };
+    if written == computed {
+        Ok(written)
+    } else {
+        Err(LineError::HashMismatch { written, computed })
+    }
+}
+
+impl Event {
+    /// Reads one line (without its newline) into an event, checking its own hash.
+    pub fn from_line(line: &[u8]) -> Result<Self, LineError> {
+        let hash = check_line_hash(line)?;
+        let wire: Wire =
+            serde_json::from_slice(line).map_err(|e| LineError::Malformed(e.to_string()))?;
+        if wire.hash != hash {
+            return Err(LineError::Malformed(
+                "the line has more than one `hash` member".into(),
+            ));
+        }
+        Ok(Self {
+            seq: wire.seq,
+            time: wire.time,
+            offset: wire.offset,
+            actor: wire.actor,
+            step: wire.step,
+            body: wire.body,
+            prev: wire.prev,
+            hash: wire.hash,
+        })
+    }
+
+    /// The time as the operator's clock showed it.
+    pub fn local_time(&self) -> DateTime<FixedOffset> {
+        self.time.with_timezone(&self.offset)
+    }
+}
+
+/// Writes a UTC time as RFC 3339 with exactly six decimals and `Z`.
+pub fn format_time(time: &DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Writes an offset as `+HH:MM` (or `-HH:MM`).
+pub fn format_offset(offset: &FixedOffset) -> String {
+    let secs = offset.local_minus_utc();
+    let sign = if secs < 0 { '-' } else { '+' };
+    let secs = secs.unsigned_abs();
+    format!("{sign}{:02}:{:02}", secs / 3600, (secs % 3600) / 60)
+}
+
+mod micros {
+    use super::{DateTime, Deserialize, Deserializer, Serializer, Utc, format_time};
+
+    pub fn serialize<S: Serializer>(time: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_time(time))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        if !text.ends_with('Z') {
+            return Err(serde::de::Error::custom(
+                "a time must be in UTC, ending in Z",
+            ));
+        }
+        DateTime::parse_from_rfc3339(&text)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| serde::de::Error::custom(format!("not an RFC 3339 time: {e}")))
+    }
+}
+
+mod offset {
+    use super::{Deserialize, Deserializer, FixedOffset, Serializer, format_offset};
+
+    pub fn serialize<S: Serializer>(offset: &FixedOffset, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_offset(offset))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<FixedOffset, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        super::parse_offset(&text)
+            .ok_or_else(|| serde::de::Error::custom("an offset is written +HH:MM or -HH:MM"))
+    }
+}
+
+/// Reads `+HH:MM` or `-HH:MM`.
+pub fn parse_offset(text: &str) -> Option<FixedOffset> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 6 || bytes[3] != b':' {
+        return None;
+    }
+    let sign = match bytes[0] {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let hours: i32 = text.get(1..3)?.parse().ok()?;
+    let minutes: i32 = text.get(4..6)?.parse().ok()?;
+    if !text[1..3].bytes().all(|b| b.is_ascii_digit())
+        || !text[4..6].bytes().all(|b| b.is_ascii_digit())
+        || minutes >= 60
+    {
+        return None;
+    }
+    FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn draft() -> Draft {
+        Draft {
+            time: Utc
+                .with_ymd_and_hms(2026, 11, 23, 9, 15, 2)
+                .single()
+                .unwrap()
+                + chrono::Duration::microseconds(123_456),
+            offset: FixedOffset::east_opt(3600).unwrap(),
+            actor: Actor::person(Role::Operator, "A. Jansen"),
+            step: Some("stop".into()),
+            body: Body::NoteAdded(NoteAdded {
+                text: "line one\nline \"two\" é".into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_sealed_line_reads_back_as_the_same_event() {
+        let (line, event) = draft().seal(7, Digest::of(b"x")).unwrap();
+        assert_eq!(*line.last().unwrap(), b'\n');
+        let text = std::str::from_utf8(&line).unwrap();
+        assert!(text.starts_with(
+            "{\"seq\":7,\"time\":\"2026-11-23T09:15:02.123456Z\",\"offset\":\"+01:00\",\
+             \"actor\":{\"role\":\"operator\",\"name\":\"A. Jansen\"},\"step\":\"stop\",\
+             \"kind\":\"note_added\",\"data\":{\"text\":"
+        ));
+        let back = Event::from_line(&line[..line.len() - 1]).unwrap();
+        assert_eq!(back, event);
+    }
+
+    #[test]
+    fn the_hash_covers_the_line_without_the_hash_member() {
+        let (line, event) = draft().seal(1, Digest::ZERO).unwrap();
+        let text = std::str::from_utf8(&line).unwrap().trim_end();
+        let cut = text.rfind(",\"hash\":").unwrap();
+        let hashed = format!("{}}}", &text[..cut]);
+        assert_eq!(Digest::of(hashed.as_bytes()), event.hash);
+    }
+
+    #[test]
+    fn any_changed_byte_is_caught() {
+        let (line, _) = draft().seal(1, Digest::ZERO).unwrap();
+        let line = &line[..line.len() - 1];
+        for i in 0..line.len() {
+            let mut bad = line.to_vec();
+            bad[i] ^= 0x01;
+            assert!(Event::from_line(&bad).is_err(), "flip at {i} not caught");
+        }
+    }
+
+    #[test]
+    fn offsets_round_trip() {
+        for secs in [0, 3600, -18000, 19800, 45900, -34200] {
+            let offset = FixedOffset::east_opt(secs).unwrap();
+            assert_eq!(parse_offset(&format_offset(&offset)), Some(offset));
+        }
+        assert_eq!(parse_offset("+1:00"), None);
+        assert_eq!(parse_offset("+01:60"), None);
+        assert_eq!(parse_offset("01:00+"), None);
+    }
+}

@@ -1,0 +1,256 @@
+//! `custody verify`: checks a session without changing it and without taking its lock, so that a
+//! live session can be checked too. It recomputes every event's hash and the chain, checks the
+//! runbook copy against the hash in the first event, and checks the signature of a signed seal.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+
+use super::event::{Body, Sealed, SessionStarted};
+use super::folder::{JOURNAL, SIGNATURE, resolve};
+use super::hash::Digest;
+use super::reader::{Problem, ScanError, Scanner};
+use super::sign::{self, SignatureCheck};
+
+/// How the runbook copy compares with the hash recorded at the start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunbookCheck {
+    Intact,
+    Changed {
+        expected: Digest,
+        found: Digest,
+    },
+    Missing(String),
+    /// The first event could not be read, so there is nothing to compare with.
+    NotChecked,
+}
+
+/// What was found about a signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signature {
+    /// No signature file, and the seal (if any) names no key.
+    None,
+    /// Checked with the key given by the user.
+    Checked(SignatureCheck),
+    /// Checked with the key named in the seal event only: proves the journal was not changed
+    /// since signing, but not who signed; compare the key id with the signer's published key.
+    CheckedWithRecordedKey(SignatureCheck),
+    /// The seal names a key but the signature file is missing.
+    Missing { key_id: String },
+    /// A signature file exists but there is no key to check it with.
+    Unchecked(String),
+}
+
+/// Everything `verify` found.
+#[derive(Debug, Clone)]
+pub struct Verification {
+    pub folder: PathBuf,
+    pub journal: PathBuf,
+    /// Good events, and their bytes.
+    pub events: u64,
+    pub bytes: u64,
+    pub started: Option<SessionStarted>,
+    pub first_time: Option<DateTime<Utc>>,
+    pub last_time: Option<DateTime<Utc>>,
+    pub last_kind: Option<String>,
+    /// The hash of the last good event: the value to write down.
+    pub final_hash: Digest,
+    pub sealed: Option<(DateTime<Utc>, Sealed)>,
+    /// How many torn lines were set aside by journaled recoveries.
+    pub recoveries: u64,
+    /// The first thing wrong with the journal.
+    pub problem: Option<Problem>,
+    pub runbook: RunbookCheck,
+    pub signature: Signature,
+    /// Whether the hash the user expects is in the chain.
+    pub expected_found: Option<bool>,
+    /// Things a reader should know that do not make the journal bad.
+    pub notes: Vec<String>,
+}
+
+impl Verification {
+    /// Intact: the chain, the runbook copy, the signature and the expected hash all check out.
+    pub fn intact(&self) -> bool {
+        self.problem.is_none()
+            && self.events > 0
+            && self.runbook == RunbookCheck::Intact
+            && !matches!(
+                self.signature,
+                Signature::Checked(SignatureCheck::Invalid(_))
+                    | Signature::CheckedWithRecordedKey(SignatureCheck::Invalid(_))
+                    | Signature::Missing { .. }
+            )
+            && self.expected_found != Some(false)
+    }
+}
+
+/// Verifies the session at `path` (its folder or its journal). `Err` only when the journal
+/// cannot be read at all.
+pub fn verify(
+    path: &Path,
+    public_key: Option<&str>,
+    expect: Option<Digest>,
+) -> Result<Verification, (PathBuf, std::io::Error)> {
+    let folder = resolve(path);
+    let journal = folder.join(JOURNAL);
+    let file = File::open(&journal).map_err(|e| (journal.clone(), e))?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err((
+            journal,
+            std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a folder"),
+        ));
+    }
+    let mut scanner = Scanner::new(BufReader::with_capacity(1 << 16, file));
+    let mut v = Verification {
+        folder: folder.clone(),
+        journal: journal.clone(),
+        events: 0,
+        bytes: 0,
+        started: None,
+        first_time: None,
+        last_time: None,
+        last_kind: None,
+        final_hash: Digest::ZERO,
+        sealed: None,
+        recoveries: 0,
+        problem: None,
+        runbook: RunbookCheck::NotChecked,
+        signature: Signature::None,
+        expected_found: expect.map(|_| false),
+        notes: Vec::new(),
+    };
+    let mut previous_time: Option<DateTime<Utc>> = None;
+    let mut clock_went_back = 0u64;
+    loop {
+        match scanner.next_link() {
+            Ok(Some(link)) => {
+                if expect == Some(link.hash) {
+                    v.expected_found = Some(true);
+                }
+                // Only the events verify reports on are decoded in full.
+                let time = match &*link.kind {
+                    "session_started" | "sealed" | "recovered" => match link.event() {
+                        Ok(event) => {
+                            match event.body {
+                                Body::SessionStarted(s) => v.started = Some(*s),
+                                Body::Sealed(s) => v.sealed = Some((event.time, s)),
+                                Body::Recovered(_) => v.recoveries += 1,
+                                _ => {}
+                            }
+                            Some(event.time)
+                        }
+                        Err(problem) => {
+                            v.problem = Some(problem);
+                            break;
+                        }
+                    },
+                    _ => light_time(link.line),
+                };
+                if let Some(time) = time {
+                    if previous_time.is_some_and(|p| time < p) {
+                        clock_went_back += 1;
+                    }
+                    previous_time = Some(time);
+                    v.first_time.get_or_insert(time);
+                    v.last_time = Some(time);
+                }
+                v.last_kind = Some(link.kind.into_owned());
+            }
+            Ok(None) => break,
+            Err(ScanError::Io(e)) => return Err((journal, e)),
+            Err(ScanError::Bad(problem)) => {
+                v.problem = Some(problem);
+                break;
+            }
+        }
+    }
+    v.events = scanner.events();
+    v.bytes = scanner.offset();
+    v.final_hash = scanner.last_hash();
+    if clock_went_back > 0 {
+        v.notes.push(format!(
+            "the clock went back {clock_went_back} time(s) between events (times are as the \
+             machine's clock gave them)"
+        ));
+    }
+    if let Some(started) = &v.started {
+        let copy = folder.join(&started.runbook.file);
+        v.runbook = match std::fs::read(&copy) {
+            Ok(bytes) => {
+                let found = Digest::of(&bytes);
+                if found == started.runbook.sha256 {
+                    RunbookCheck::Intact
+                } else {
+                    RunbookCheck::Changed {
+                        expected: started.runbook.sha256,
+                        found,
+                    }
+                }
+            }
+            Err(e) => RunbookCheck::Missing(format!("{}: {e}", copy.display())),
+        };
+        if started.clock.synchronised == Some(false) {
+            v.notes.push(
+                "the machine's clock was not synchronised when the session started; its times \
+                 may be off"
+                    .into(),
+            );
+        }
+    }
+    v.signature = check_signature(&folder, &journal, v.sealed.as_ref(), public_key);
+    if v.sealed.is_none() && v.problem.is_none() && v.events > 0 {
+        v.notes.push(
+            "the session is not sealed: events could still be added, and events removed from \
+             the end would leave no trace; compare the final hash with one written down"
+                .into(),
+        );
+    }
+    Ok(v)
+}
+
+fn light_time(line: &[u8]) -> Option<DateTime<Utc>> {
+    #[derive(serde::Deserialize)]
+    struct Time<'a> {
+        time: &'a str,
+    }
+    let t: Time<'_> = serde_json::from_slice(line).ok()?;
+    DateTime::parse_from_rfc3339(t.time)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn check_signature(
+    folder: &Path,
+    journal: &Path,
+    sealed: Option<&(DateTime<Utc>, Sealed)>,
+    public_key: Option<&str>,
+) -> Signature {
+    let recorded = sealed.and_then(|(_, s)| s.signed_by.as_ref());
+    let signature = match std::fs::read_to_string(folder.join(SIGNATURE)) {
+        Ok(text) => text,
+        Err(_) => {
+            return match (recorded, public_key) {
+                (Some(signer), _) => Signature::Missing {
+                    key_id: signer.key_id.clone(),
+                },
+                (None, Some(_)) => Signature::Checked(SignatureCheck::Invalid(format!(
+                    "there is no signature ({SIGNATURE}) to check"
+                ))),
+                (None, None) => Signature::None,
+            };
+        }
+    };
+    if let Some(key) = public_key {
+        return match sign::load_public_key(key) {
+            Ok(key) => Signature::Checked(sign::check(journal, &signature, &key)),
+            Err(why) => Signature::Checked(SignatureCheck::Invalid(why)),
+        };
+    }
+    match recorded.map(|s| sign::load_public_key(&s.public_key)) {
+        Some(Ok(key)) => Signature::CheckedWithRecordedKey(sign::check(journal, &signature, &key)),
+        Some(Err(why)) => Signature::Unchecked(why),
+        None => Signature::Unchecked("the seal names no key; pass --pubkey to check it".into()),
+    }
+}
