@@ -61,10 +61,10 @@ pub fn timezone() -> Option<String> {
     }
     if let Ok(target) = std::fs::read_link("/etc/localtime") {
         let target = target.to_string_lossy().into_owned();
-        if let Some((_, zone)) = target.rsplit_once("zoneinfo/") {
-            if looks_like_a_zone(zone) {
-                return Some(zone.to_owned());
-            }
+        if let Some((_, zone)) = target.rsplit_once("zoneinfo/")
+            && looks_like_a_zone(zone)
+        {
+            return Some(zone.to_owned());
         }
     }
     std::fs::read_to_string("/etc/timezone")
@@ -106,8 +106,8 @@ pub fn clock_state() -> ClockState {
     ClockState {
         source: "adjtimex".into(),
         synchronised: Some(synchronised),
-        estimated_error_us: Some(i64::from(timex.esterror)),
-        maximum_error_us: Some(i64::from(timex.maxerror)),
+        estimated_error_us: Some(timex.esterror),
+        maximum_error_us: Some(timex.maxerror),
     }
 }
 

@@ -615,6 +615,7 @@ mod micros {
 mod offset {
     use super::{Deserialize, Deserializer, FixedOffset, Serializer, format_offset};
 
+    #[allow(clippy::trivially_copy_pass_by_ref)] // serde's `with` passes a reference
     pub fn serialize<S: Serializer>(offset: &FixedOffset, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&format_offset(offset))
     }

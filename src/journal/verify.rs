@@ -228,19 +228,16 @@ fn check_signature(
     public_key: Option<&str>,
 ) -> Signature {
     let recorded = sealed.and_then(|(_, s)| s.signed_by.as_ref());
-    let signature = match std::fs::read_to_string(folder.join(SIGNATURE)) {
-        Ok(text) => text,
-        Err(_) => {
-            return match (recorded, public_key) {
-                (Some(signer), _) => Signature::Missing {
-                    key_id: signer.key_id.clone(),
-                },
-                (None, Some(_)) => Signature::Checked(SignatureCheck::Invalid(format!(
-                    "there is no signature ({SIGNATURE}) to check"
-                ))),
-                (None, None) => Signature::None,
-            };
-        }
+    let Ok(signature) = std::fs::read_to_string(folder.join(SIGNATURE)) else {
+        return match (recorded, public_key) {
+            (Some(signer), _) => Signature::Missing {
+                key_id: signer.key_id.clone(),
+            },
+            (None, Some(_)) => Signature::Checked(SignatureCheck::Invalid(format!(
+                "there is no signature ({SIGNATURE}) to check"
+            ))),
+            (None, None) => Signature::None,
+        };
     };
     if let Some(key) = public_key {
         return match sign::load_public_key(key) {

@@ -460,26 +460,25 @@ fn check_words(
         if let Some(c) = args
             .iter()
             .position(|a| a.starts_with('-') && !a.starts_with("--") && a.contains('c'))
+            && let Some(script) = args.get(c + 1)
         {
-            if let Some(script) = args.get(c + 1) {
-                let script_index = start + 2 + c;
-                if depth == 0 && argv[script_index].has_variables() {
-                    note(
-                        findings,
-                        at(script_index),
-                        true,
-                        "a variable inside a shell script reaches the shell unquoted".into(),
-                        Some(
-                            "pass the value as a separate argument and use \"$1\" in the script: \
+            let script_index = start + 2 + c;
+            if depth == 0 && argv[script_index].has_variables() {
+                note(
+                    findings,
+                    at(script_index),
+                    true,
+                    "a variable inside a shell script reaches the shell unquoted".into(),
+                    Some(
+                        "pass the value as a separate argument and use \"$1\" in the script: \
                              run = [\"sh\", \"-c\", \"ls -la -- \\\"$1\\\"\", \"sh\", \"{{path}}\"]",
-                        ),
-                    );
-                }
-                for part in script.split(['\n', ';', '|', '&']) {
-                    if let Ok(inner) = split_words(part, false) {
-                        let inner: Vec<&str> = inner.iter().map(|w| w.text.as_str()).collect();
-                        check_words(&inner, at(script_index), argv, context, findings, depth + 1);
-                    }
+                    ),
+                );
+            }
+            for part in script.split(['\n', ';', '|', '&']) {
+                if let Ok(inner) = split_words(part, false) {
+                    let inner: Vec<&str> = inner.iter().map(|w| w.text.as_str()).collect();
+                    check_words(&inner, at(script_index), argv, context, findings, depth + 1);
                 }
             }
         }
