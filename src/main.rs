@@ -2,7 +2,10 @@
 //!
 //! This file only parses arguments, calls into the library (`custody::runbook`, ...) and turns
 //! the outcome into text and an exit status: 0 success, 1 the thing checked is bad (an invalid
-//! runbook), 2 a usage or I/O error. Everything with a rule in it lives in the library.
+//! runbook, a changed or torn journal), 2 a usage or I/O error. Everything with a rule in it
+//! lives in the library; `cli/` holds the printing of the session commands.
+
+mod cli;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -14,7 +17,7 @@ use custody::sanitize::for_terminal;
 
 /// Exit statuses, the same for every subcommand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Status {
+pub(crate) enum Status {
     Ok = 0,
     /// What was checked is bad: an invalid runbook.
     Bad = 1,
@@ -34,6 +37,8 @@ Examples:
   custody runbooks                      list the bundled runbooks
   custody check runbooks/*.toml         check runbook files before use
   custody check csam-discovery          check a bundled runbook by its id
+  custody sessions                      list the sessions kept on this machine
+  custody verify SESSION                check a session's journal; prints its final hash
 
 Exit status: 0 success, 1 what was checked is bad, 2 usage or I/O error.";
 
@@ -79,6 +84,98 @@ Exit status: 0 all valid (warnings allowed), 1 a runbook is invalid, 2 a file ca
         #[arg(long)]
         deny_warnings: bool,
     },
+    /// List the sessions in the sessions folder (id, runbook, case, operator, times, state)
+    #[command(after_help = "\
+Examples:
+  custody sessions
+  custody sessions --dir /mnt/usb/custody     (sessions kept on a USB stick)
+  custody sessions --json                     (one JSON object per session)
+
+STATE is open, paused, sealed, torn (the last write was cut short; see `custody recover`) or
+CHANGED (the journal is not as written; see `custody verify`).")]
+    Sessions {
+        #[command(flatten)]
+        dir: DirArg,
+        /// Print one JSON object per session instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a session's journal: every hash, the chain, the runbook copy and any signature
+    #[command(after_help = "\
+Examples:
+  custody verify 20261123T091502Z-csam-discovery-3fa1
+  custody verify /mnt/usb/custody/20261123T091502Z-csam-discovery-3fa1/journal.jsonl
+  custody verify SESSION --pubkey custody.pub      (check the seal's signature with this key)
+  custody verify SESSION --expect 9f86d081...      (check a final hash written down earlier)
+
+It prints a summary and the final hash (64 hex digits) to compare with one written down.
+Nothing is changed and no lock is taken, so a session in use can be checked too.
+Exit status: 0 intact, 1 changed, torn, or a bad signature (the first bad event and its byte
+offset are named), 2 the journal cannot be read.")]
+    Verify {
+        /// The session: its folder, its journal.jsonl, or its id under --dir
+        session: PathBuf,
+        #[command(flatten)]
+        dir: DirArg,
+        /// A minisign public key (a .pub file, or the key in base64) to check the signature with
+        #[arg(long, value_name = "KEY")]
+        pubkey: Option<String>,
+        /// A hash written down earlier that must be in the chain
+        #[arg(long, value_name = "HASH")]
+        expect: Option<String>,
+        /// Print the result as one JSON object
+        #[arg(long)]
+        json: bool,
+    },
+    /// Close a session for good, optionally signing its journal with a minisign key
+    #[command(after_help = "\
+Examples:
+  custody seal SESSION
+  custody seal SESSION --sign ~/.minisign/custody.key --note \"handed to police, ref 2026/4411\"
+
+After the seal nothing can be added. With --sign, the journal is signed into
+journal.jsonl.minisig, which `minisign -Vm journal.jsonl -p KEY.pub` checks too.
+A password-protected key asks for its password on the terminal.")]
+    Seal {
+        /// The session: its folder, its journal.jsonl, or its id under --dir
+        session: PathBuf,
+        #[command(flatten)]
+        dir: DirArg,
+        /// A minisign secret key file to sign the sealed journal with
+        #[arg(long, value_name = "KEY")]
+        sign: Option<PathBuf>,
+        /// A closing note, kept in the seal event
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Set aside a torn last line (a write cut short by a crash) so that a session can go on
+    #[command(after_help = "\
+Examples:
+  custody recover SESSION
+
+The torn bytes are moved into torn-<offset>.bin in the session folder, never deleted; the
+journal is cut back to its last whole line and a `recovered` event records what was moved,
+with its SHA-256. A journal that was changed (not torn) is refused and left as it is.")]
+    Recover {
+        /// The session: its folder, its journal.jsonl, or its id under --dir
+        session: PathBuf,
+        #[command(flatten)]
+        dir: DirArg,
+    },
+}
+
+/// The folder that holds session folders.
+#[derive(Debug, clap::Args)]
+struct DirArg {
+    /// The sessions folder [default: $`CUSTODY_DIR`, else ~/.local/share/custody/sessions]
+    #[arg(long, value_name = "DIR", env = "CUSTODY_DIR", hide_env = true)]
+    dir: Option<PathBuf>,
+}
+
+impl DirArg {
+    fn get(&self) -> PathBuf {
+        self.dir.clone().unwrap_or_else(cli::sessions::default_dir)
+    }
 }
 
 fn main() -> ExitCode {
@@ -90,6 +187,27 @@ fn main() -> ExitCode {
             files,
             deny_warnings,
         }) => check(&files, deny_warnings),
+        Some(Command::Sessions { dir, json }) => cli::sessions::list(&dir.get(), json),
+        Some(Command::Verify {
+            session,
+            dir,
+            pubkey,
+            expect,
+            json,
+        }) => cli::sessions::verify(
+            &session,
+            &dir.get(),
+            pubkey.as_deref(),
+            expect.as_deref(),
+            json,
+        ),
+        Some(Command::Seal {
+            session,
+            dir,
+            sign,
+            note,
+        }) => cli::sessions::seal(&session, &dir.get(), sign.as_deref(), note),
+        Some(Command::Recover { session, dir }) => cli::sessions::recover(&session, &dir.get()),
     };
     status.into()
 }

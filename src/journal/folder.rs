@@ -62,6 +62,8 @@ pub enum Error {
         path.display(), super::event::JOURNAL_FORMAT
     )]
     NewerFormat { path: PathBuf, found: u32 },
+    #[error("{}: cannot sign: {why}", path.display())]
+    Sign { path: PathBuf, why: String },
     #[error("{}: nothing to recover: the journal ends in a whole line", path.display())]
     NothingToRecover { path: PathBuf },
     #[error("{}: {source}", path.display())]
@@ -293,6 +295,60 @@ impl SessionFolder {
     pub fn last_hash(&self) -> Digest {
         self.writer.last_hash()
     }
+}
+
+/// Signs the sealed journal in `folder` and writes `journal.jsonl.minisig` (0600). Used right
+/// after sealing, and again if a crash came between the seal and its signature.
+pub fn write_signature(
+    folder: &Path,
+    signer: &super::sign::Signer,
+    session: &str,
+) -> Result<(), Error> {
+    let journal = folder.join(JOURNAL);
+    let v = super::verify::verify(folder, None, None).map_err(|(path, source)| Error::Io {
+        path,
+        doing: "read the journal",
+        source,
+    })?;
+    if let Some(problem) = v.problem {
+        return Err(Error::Bad {
+            path: journal,
+            problem,
+        });
+    }
+    let Some((sealed_at, sealed)) = &v.sealed else {
+        return Err(Error::Sign {
+            path: journal,
+            why: "the session is not sealed; seal it first".into(),
+        });
+    };
+    let reference = signer.reference();
+    if sealed.signed_by.as_ref() != Some(&reference) {
+        return Err(Error::Sign {
+            path: journal,
+            why: format!(
+                "the seal names {}, not this key ({})",
+                sealed
+                    .signed_by
+                    .as_ref()
+                    .map_or_else(|| "no key".to_owned(), |s| format!("key {}", s.key_id)),
+                reference.key_id
+            ),
+        });
+    }
+    let comment = format!(
+        "custody journal {session}, sealed {}, {} events, final hash {}",
+        super::event::format_time(sealed_at),
+        v.events,
+        v.final_hash
+    );
+    let signature = signer.sign(&journal, &comment).map_err(|e| Error::Sign {
+        path: journal.clone(),
+        why: e.to_string(),
+    })?;
+    let path = folder.join(SIGNATURE);
+    write_private_file(&path, signature.as_bytes())?;
+    sync_dir(folder)
 }
 
 /// Copies the torn bytes after `good_len` into `torn-<offset>.bin`, then cuts the journal back.

@@ -323,6 +323,23 @@ impl<C: Clock> Session<C> {
         Ok(event)
     }
 
+    /// Seals the session. With a signer, the seal names its key and the whole journal is then
+    /// signed into `journal.jsonl.minisig`, which the standard `minisign` tool can check.
+    pub fn seal(
+        &mut self,
+        note: Option<String>,
+        signer: Option<&journal::sign::Signer>,
+    ) -> Result<Event, Error> {
+        let event = self.apply(Action::Seal {
+            note,
+            signed_by: signer.map(journal::sign::Signer::reference),
+        })?;
+        if let Some(signer) = signer {
+            journal::folder::write_signature(self.folder(), signer, &self.state.started.session)?;
+        }
+        Ok(event)
+    }
+
     fn operator(&self) -> Actor {
         Actor::person(Role::Operator, &self.state.started.operator)
     }

@@ -1,0 +1,3 @@
+//! Printing for the commands that are more than a few lines.
+
+pub mod sessions;
