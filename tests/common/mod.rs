@@ -68,7 +68,6 @@ pub fn next_action<C: Clock>(session: &Session<C>, choice: usize) -> Option<Acti
     let step = session.current_step()?;
     let state = session.state().step(&step.id).cloned().unwrap_or_default();
     Some(match &step.kind {
-        StepKind::Instruction { .. } | StepKind::End { .. } => Action::Complete,
         StepKind::Checklist { items, .. } => {
             match (0..items.len()).find(|i| !state.items.contains(i)) {
                 Some(item) => Action::ConfirmItem { item },
@@ -132,7 +131,10 @@ pub fn next_action<C: Clock>(session: &Session<C>, choice: usize) -> Option<Acti
                 error: None,
             })
         }
-        StepKind::Evidence { .. } | StepKind::Command { .. } => Action::Complete,
+        StepKind::Instruction { .. }
+        | StepKind::End { .. }
+        | StepKind::Evidence { .. }
+        | StepKind::Command { .. } => Action::Complete,
         StepKind::Contact { .. } => Action::Contact {
             to: None,
             channel: "phone".into(),
