@@ -161,7 +161,7 @@ fn a_torn_tail_is_found_at_every_cut_position() {
         } else {
             let p = result.expect_err("a cut inside a line is torn");
             assert!(
-                matches!(p.kind, ProblemKind::Torn { length } if length as usize == cut - starts[whole_lines]),
+                matches!(p.kind, ProblemKind::Torn { length } if length == (cut - starts[whole_lines]) as u64),
                 "cut at {cut}: {}",
                 p.describe()
             );
@@ -222,7 +222,7 @@ fn a_torn_tail_is_refused_until_recovered_and_the_recovery_keeps_the_bytes() {
             panic!()
         };
         assert_eq!(r.offset, good_len as u64);
-        assert_eq!(r.length as usize, cut - good_len);
+        assert_eq!(r.length, (cut - good_len) as u64);
         let kept = std::fs::read(copy.join(&r.saved_as)).unwrap();
         assert_eq!(kept, &bytes[good_len..cut], "the torn bytes are kept");
         assert_eq!(r.sha256, custody::journal::Digest::of(&kept));
