@@ -250,9 +250,10 @@ fn minisign_tool() -> Option<PathBuf> {
             .map(|d| d.join("minisign"))
             .find(|p| p.is_file())
     });
-    if found.is_none() && std::env::var_os("CUSTODY_REQUIRE_MINISIGN").is_some() {
-        panic!("CUSTODY_REQUIRE_MINISIGN is set but the minisign tool is not installed");
-    }
+    assert!(
+        found.is_some() || std::env::var_os("CUSTODY_REQUIRE_MINISIGN").is_none(),
+        "CUSTODY_REQUIRE_MINISIGN is set but the minisign tool is not installed"
+    );
     found
 }
 
