@@ -338,3 +338,80 @@ fn a_password_protected_key_without_a_terminal_is_refused_clearly() {
     let v = custody::journal::verify(&folder, None, None).unwrap();
     assert!(v.sealed.is_none());
 }
+
+#[test]
+fn a_key_made_by_the_minisign_tool_without_a_password_signs() {
+    let Some(tool) = minisign_tool() else {
+        eprintln!("minisign is not installed: keys made by the standard tool were not tried");
+        return;
+    };
+    let (_, folder, _) = session("hotline-notice", false);
+    let keys = common::temp_dir("keys-tool");
+    let (sk, pk) = (keys.join("tool.key"), keys.join("tool.pub"));
+    let o = Command::new(&tool)
+        .args(["-G", "-W", "-f", "-s", p(&sk), "-p", p(&pk)])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "minisign -G: {}", text(&o));
+    let o = custody(&["seal", p(&folder), "--sign", p(&sk)]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = custody(&["verify", p(&folder), "--pubkey", p(&pk)]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = Command::new(&tool)
+        .args(["-Vm", p(&folder.join("journal.jsonl")), "-p", p(&pk)])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "minisign -V: {}", text(&o));
+}
+
+#[test]
+fn a_damaged_key_is_refused_as_damaged_and_nothing_is_sealed() {
+    let (_, folder, _) = session("hotline-notice", false);
+    let keys = common::temp_dir("keys-bad");
+    let (sk, _) = key_pair(&keys, "good");
+    // Change one byte of the secret key's base64 (inside the key, not the header).
+    let key_text = std::fs::read_to_string(&sk).unwrap();
+    let mut lines: Vec<String> = key_text.lines().map(str::to_owned).collect();
+    let mut key: Vec<char> = lines[1].chars().collect();
+    let at = key.len() / 2;
+    key[at] = if key[at] == 'A' { 'B' } else { 'A' };
+    lines[1] = key.into_iter().collect();
+    std::fs::write(&sk, lines.join("\n") + "\n").unwrap();
+    let o = custody(&["seal", p(&folder), "--sign", p(&sk)]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(text(&o).contains("damaged"), "{}", text(&o));
+    let v = custody::journal::verify(&folder, None, None).unwrap();
+    assert!(v.sealed.is_none());
+}
+
+#[test]
+fn a_torn_first_event_is_not_offered_for_recovery() {
+    let (_, folder, _) = session("hotline-notice", false);
+    let journal = folder.join("journal.jsonl");
+    let bytes = std::fs::read(&journal).unwrap();
+    std::fs::write(&journal, &bytes[..100]).unwrap();
+    let o = custody(&["verify", p(&folder)]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert!(text(&o).contains("never started"), "{}", text(&o));
+    assert!(!text(&o).contains("custody recover"), "{}", text(&o));
+    let o = custody(&["recover", p(&folder)]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert!(text(&o).contains("never started"), "{}", text(&o));
+    assert_eq!(std::fs::read(&journal).unwrap(), &bytes[..100]);
+}
+
+#[test]
+fn bytes_after_a_seal_are_not_recovered_into_the_journal() {
+    let (_, folder, _) = session("hotline-notice", true);
+    let journal = folder.join("journal.jsonl");
+    let mut bytes = std::fs::read(&journal).unwrap();
+    bytes.extend_from_slice(b"{\"seq\":99,");
+    std::fs::write(&journal, &bytes).unwrap();
+    let o = custody(&["verify", p(&folder)]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert!(text(&o).contains("follows the seal"), "{}", text(&o));
+    let o = custody(&["recover", p(&folder)]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert_eq!(std::fs::read(&journal).unwrap(), bytes, "nothing changed");
+}

@@ -195,6 +195,15 @@ fn verification_text(v: &Verification) -> String {
     }
     let _ = writeln!(out);
     match &v.problem {
+        Some(p) if p.is_torn() && p.seq == 1 => {
+            let _ = writeln!(out, "TORN: {}.", p.describe());
+            let _ = writeln!(
+                out,
+                "The session never started: custody stopped while writing its first event, so \
+                 nothing was recorded in it and there is nothing to recover. Keep the folder as \
+                 it is and start a new session."
+            );
+        }
         Some(p) if p.is_torn() => {
             let _ = writeln!(out, "TORN: {}.", p.describe());
             let _ = writeln!(
@@ -384,27 +393,51 @@ pub fn list(dir: &Path, json: bool) -> Status {
         .max()
         .unwrap_or(2)
         .clamp(2, 60);
-    println!(
-        "{:<id_w$}  {:<16}  {:<12}  {:<14}  {:<17}  {:<17}  {:<7}  MODE",
-        "ID", "RUNBOOK", "CASE", "OPERATOR", "STARTED (UTC)", "LAST EVENT (UTC)", "STATE"
-    );
     let minute = |t: &str| {
         t.get(..16)
             .map(|t| format!("{}Z", t.replace('T', " ")))
             .unwrap_or_default()
     };
-    for r in &rows {
+    // The table is about 140 columns wide; on a narrower terminal each session takes two lines.
+    let table_width = id_w + 2 + 16 + 2 + 12 + 2 + 14 + 2 + 17 + 2 + 17 + 2 + 7 + 2 + 8;
+    let narrow = terminal_size::terminal_size_of(std::io::stdout())
+        .is_some_and(|(w, _)| usize::from(w.0) < table_width);
+    if narrow {
+        for r in &rows {
+            let last = minute(&r.last);
+            let last = if last.get(..11) == minute(&r.started).get(..11) {
+                last.get(11..).unwrap_or_default().to_owned()
+            } else {
+                last
+            };
+            println!("{}  {} {}", cut(&r.id, 60), r.state, r.mode);
+            println!(
+                "  {}, case {}, {}, {} to {}",
+                cut(&r.runbook, 24),
+                cut(&r.case, 16),
+                cut(&r.operator, 16),
+                minute(&r.started),
+                last
+            );
+        }
+    } else {
         println!(
-            "{:<id_w$}  {:<16}  {:<12}  {:<14}  {:<17}  {:<17}  {:<7}  {}",
-            cut(&r.id, id_w),
-            cut(&r.runbook, 16),
-            cut(&r.case, 12),
-            cut(&r.operator, 14),
-            minute(&r.started),
-            minute(&r.last),
-            r.state,
-            r.mode
+            "{:<id_w$}  {:<16}  {:<12}  {:<14}  {:<17}  {:<17}  {:<7}  MODE",
+            "ID", "RUNBOOK", "CASE", "OPERATOR", "STARTED (UTC)", "LAST EVENT (UTC)", "STATE"
         );
+        for r in &rows {
+            println!(
+                "{:<id_w$}  {:<16}  {:<12}  {:<14}  {:<17}  {:<17}  {:<7}  {}",
+                cut(&r.id, id_w),
+                cut(&r.runbook, 16),
+                cut(&r.case, 12),
+                cut(&r.operator, 14),
+                minute(&r.started),
+                minute(&r.last),
+                r.state,
+                r.mode
+            );
+        }
     }
     println!();
     println!("Check one: custody verify ID --dir {}", shown(dir));
@@ -504,6 +537,15 @@ pub fn recover(session: &Path, dir: &Path) -> Status {
             );
             return Status::Bad;
         }
+        Ok(v) if v.problem.as_ref().is_some_and(|p| p.seq == 1) => {
+            eprintln!(
+                "custody: {}: cannot recover: the first event is torn, so the session never \
+                 started and nothing was recorded in it. Keep the folder as it is and start a \
+                 new session.",
+                shown(&path)
+            );
+            return Status::Bad;
+        }
         Ok(_) => {}
         Err((journal, e)) => {
             eprintln!("custody: {}: cannot read: {e}", shown(&journal));
@@ -535,6 +577,12 @@ fn report_open_error(e: &custody::session::Error, path: &Path) -> Status {
     use custody::session::Error as E;
     eprintln!("custody: {}", for_terminal(&e.to_string()));
     match e {
+        E::Folder(journal::Error::Bad { problem, .. }) if problem.is_torn() && problem.seq == 1 => {
+            eprintln!(
+                "custody: the session never started (its first event is torn); start a new one"
+            );
+            Status::Bad
+        }
         E::Folder(journal::Error::Bad { problem, .. }) if problem.is_torn() => {
             eprintln!(
                 "custody: run `custody recover {}` to set the torn line aside and go on",

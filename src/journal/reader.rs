@@ -153,6 +153,11 @@ impl<R: BufRead> Scanner<R> {
         let offset = self.offset;
         let seq = self.next_seq;
         let bad = |kind| ScanError::Bad(Problem { seq, offset, kind });
+        if let Some(sealed) = self.sealed_at {
+            return Err(bad(ProblemKind::Changed(format!(
+                "follows the seal (event {sealed}), after which nothing may be written"
+            ))));
+        }
         if self.buf.last() != Some(&b'\n') {
             if self.buf.len() > MAX_LINE {
                 return Err(bad(ProblemKind::Changed(format!(
@@ -164,11 +169,6 @@ impl<R: BufRead> Scanner<R> {
             }));
         }
         let line = &self.buf[..self.buf.len() - 1];
-        if let Some(sealed) = self.sealed_at {
-            return Err(bad(ProblemKind::Changed(format!(
-                "follows the seal (event {sealed}), after which nothing may be written"
-            ))));
-        }
         let hash = super::event::check_line_hash(line)
             .map_err(|e| bad(ProblemKind::Changed(describe_line_error(&e))))?;
         let light: Light<'_> = serde_json::from_slice(line).map_err(|e| {

@@ -65,15 +65,24 @@ impl Signer {
             .map_err(|e| bad(format!("not a minisign secret key: {e}")))?;
         let secret = match SecretKey::from_unencrypted_box(secret_box.clone()) {
             Ok(key) => key,
-            Err(_) if std::io::stdin().is_terminal() => SecretKey::from_box(secret_box, None)
-                .map_err(|e| bad(format!("cannot unlock the key: {e}")))?,
-            Err(_) => {
-                return Err(bad(
-                    "the key is password-protected (or damaged) and there is no terminal to ask \
-                     for its password; run custody in a terminal"
-                        .into(),
-                ));
-            }
+            Err(_) => match unprotected_without_checksum(&text) {
+                Some(Ok(key)) => key,
+                Some(Err(why)) => return Err(bad(why)),
+                None if std::io::stdin().is_terminal() => {
+                    SecretKey::from_box(secret_box, None).map_err(|e| {
+                        bad(format!(
+                            "cannot unlock the key: {e} (a wrong password, or a damaged key file)"
+                        ))
+                    })?
+                }
+                None => {
+                    return Err(bad(
+                        "the key is password-protected and there is no terminal to ask for its \
+                         password; run custody in a terminal"
+                            .into(),
+                    ));
+                }
+            },
         };
         let public = PublicKey::from_secret_key(&secret)
             .map_err(|e| bad(format!("cannot derive the public key: {e}")))?;
@@ -101,6 +110,42 @@ impl Signer {
         .map_err(|e| SignError::Sign(e.to_string()))?;
         Ok(signature.into_string())
     }
+}
+
+/// A key without a password, as the minisign tool writes it with `-W`: its checksum is left as
+/// zeros, which the minisign crate refuses as corrupted. `None` when the key is
+/// password-protected (or not a key at all, which the caller has reported already). The key is
+/// accepted only if it signs something its own public half verifies, so that a damaged key is
+/// never used.
+fn unprotected_without_checksum(text: &str) -> Option<Result<SecretKey, String>> {
+    use ct_codecs::{Base64, Decoder as _};
+    const KDF_ALG_AT: std::ops::Range<usize> = 2..4;
+    const CHECKSUM_BYTES: usize = 32;
+    let encoded = text.lines().nth(1)?.trim();
+    let bytes = Base64::decode_to_vec(encoded, None).ok()?;
+    if bytes.get(KDF_ALG_AT) != Some(&[0, 0][..]) {
+        return None;
+    }
+    let damaged = || {
+        "the key file is damaged: its checksum does not match the key; use the original file \
+         or a backup"
+            .to_string()
+    };
+    let checksum = bytes.len().checked_sub(CHECKSUM_BYTES).map(|at| &bytes[at..]);
+    if checksum.is_none_or(|c| c.iter().any(|b| *b != 0)) {
+        return Some(Err(damaged()));
+    }
+    let Ok(secret) = SecretKey::from_bytes(&bytes) else {
+        return Some(Err(damaged()));
+    };
+    let works = PublicKey::from_secret_key(&secret).is_ok_and(|public| {
+        let probe = b"custody key check";
+        minisign::sign(Some(&public), &secret, &probe[..], None, None).is_ok_and(|signature| {
+            let data = std::io::Cursor::new(&probe[..]);
+            minisign::verify(&public, &signature, data, true, false, false).is_ok()
+        })
+    });
+    Some(if works { Ok(secret) } else { Err(damaged()) })
 }
 
 /// Loads a public key: a minisign `.pub` file, or the base64 key itself.
