@@ -68,13 +68,12 @@ impl Signer {
             Err(_) => match unprotected_without_checksum(&text) {
                 Some(Ok(key)) => key,
                 Some(Err(why)) => return Err(bad(why)),
-                None if std::io::stdin().is_terminal() => {
-                    SecretKey::from_box(secret_box, None).map_err(|e| {
+                None if std::io::stdin().is_terminal() => SecretKey::from_box(secret_box, None)
+                    .map_err(|e| {
                         bad(format!(
                             "cannot unlock the key: {e} (a wrong password, or a damaged key file)"
                         ))
-                    })?
-                }
+                    })?,
                 None => {
                     return Err(bad(
                         "the key is password-protected and there is no terminal to ask for its \
@@ -131,7 +130,10 @@ fn unprotected_without_checksum(text: &str) -> Option<Result<SecretKey, String>>
          or a backup"
             .to_string()
     };
-    let checksum = bytes.len().checked_sub(CHECKSUM_BYTES).map(|at| &bytes[at..]);
+    let checksum = bytes
+        .len()
+        .checked_sub(CHECKSUM_BYTES)
+        .map(|at| &bytes[at..]);
     if checksum.is_none_or(|c| c.iter().any(|b| *b != 0)) {
         return Some(Err(damaged()));
     }
