@@ -13,3 +13,4 @@ pub mod journal;
 pub mod runbook;
 pub mod sanitize;
 pub mod session;
+pub mod tui;

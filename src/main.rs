@@ -8,6 +8,7 @@
 mod cli;
 
 use std::fmt::Write as _;
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -33,7 +34,9 @@ impl From<Status> for ExitCode {
 
 const EXAMPLES: &str = "\
 Examples:
-  custody                               list the bundled runbooks
+  custody                               choose a runbook and start (in a terminal)
+  custody start csam-discovery          start a session with the flagship runbook
+  custody resume                        take the latest open session up again
   custody runbooks                      list the bundled runbooks
   custody check runbooks/*.toml         check runbook files before use
   custody check csam-discovery          check a bundled runbook by its id
@@ -47,7 +50,7 @@ Exit status: 0 success, 1 what was checked is bad, 2 usage or I/O error.";
 #[derive(Debug, Parser)]
 #[command(name = "custody", version, after_help = EXAMPLES)]
 struct Cli {
-    /// Without a subcommand, custody lists the bundled runbooks.
+    /// Without a subcommand: in a terminal, the runbook picker; otherwise the list of runbooks.
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -148,6 +151,50 @@ A password-protected key asks for its password on the terminal.")]
         #[arg(long)]
         note: Option<String>,
     },
+    /// Start a session: walk a runbook step by step in the terminal
+    #[command(after_help = "\
+Examples:
+  custody start csam-discovery
+  custody start csam-discovery --operator \"A. Jansen\" --case CASE-2026-0042 --jurisdiction NL
+  custody start my-runbook.toml --exercise
+
+Without --operator, --case and --jurisdiction (when the runbook has several), a short form asks
+for them. Every step is written to the journal in DIR/<session>/journal.jsonl.")]
+    Start {
+        /// A runbook file, or the id of a bundled runbook
+        runbook: PathBuf,
+        /// Your name: the operator
+        #[arg(long)]
+        operator: Option<String>,
+        /// The case id (a ticket number, say)
+        #[arg(long = "case", value_name = "ID")]
+        case_id: Option<String>,
+        /// A witness watching and confirming
+        #[arg(long)]
+        witness: Option<String>,
+        /// The jurisdiction code the runbook lists (BE, NL, UK, US ...)
+        #[arg(long, value_name = "CC")]
+        jurisdiction: Option<String>,
+        /// A tabletop exercise, not a real incident (marked on every screen and page)
+        #[arg(long)]
+        exercise: bool,
+        #[command(flatten)]
+        dir: DirArg,
+    },
+    /// Take a session up again where it was (after a quit, a crash or a dropped connection)
+    #[command(after_help = "\
+Examples:
+  custody resume                 the open session with the latest activity
+  custody resume 20261123T091502Z-csam-discovery-3fa1
+
+The screen comes back at the step where the session was; how long it was interrupted is
+journaled and shown.")]
+    Resume {
+        /// The session: its folder, its journal.jsonl, or its id under --dir
+        session: Option<PathBuf>,
+        #[command(flatten)]
+        dir: DirArg,
+    },
     /// Set aside a torn last line (a write cut short by a crash) so that a session can go on
     #[command(after_help = "\
 Examples:
@@ -181,6 +228,9 @@ impl DirArg {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let status = match cli.command {
+        None if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() => {
+            cli::walk::pick(&cli::sessions::default_dir_from_env())
+        }
         None => list_runbooks(false),
         Some(Command::Runbooks { json }) => list_runbooks(json),
         Some(Command::Check {
@@ -208,6 +258,26 @@ fn main() -> ExitCode {
             note,
         }) => cli::sessions::seal(&session, &dir.get(), sign.as_deref(), note),
         Some(Command::Recover { session, dir }) => cli::sessions::recover(&session, &dir.get()),
+        Some(Command::Start {
+            runbook,
+            operator,
+            case_id,
+            witness,
+            jurisdiction,
+            exercise,
+            dir,
+        }) => cli::walk::start(cli::walk::StartArgs {
+            runbook,
+            given: custody::tui::Given {
+                operator,
+                witness,
+                case_id,
+                jurisdiction,
+                exercise,
+            },
+            dir: dir.get(),
+        }),
+        Some(Command::Resume { session, dir }) => cli::walk::resume(session.as_deref(), &dir.get()),
     };
     status.into()
 }
@@ -299,7 +369,7 @@ fn list_runbooks(json: bool) -> Status {
 }
 
 /// `*.toml` files in a folder, sorted by name; none when the folder does not exist.
-fn local_runbooks(folder: &Path) -> Vec<PathBuf> {
+pub(crate) fn local_runbooks(folder: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(folder) else {
         return Vec::new();
     };
@@ -380,7 +450,7 @@ fn check(files: &[PathBuf], deny_warnings: bool) -> Status {
 }
 
 /// Why a runbook's text could not be had.
-enum Unreadable {
+pub(crate) enum Unreadable {
     /// The file could not be read at all.
     Io(String),
     /// The file is not UTF-8; `offset` is where the first bad byte is in `lossy`.
@@ -388,7 +458,7 @@ enum Unreadable {
 }
 
 /// The text of a runbook file, or of a bundled runbook named by id when no such file exists.
-fn read_runbook(path: &Path) -> Result<String, Unreadable> {
+pub(crate) fn read_runbook(path: &Path) -> Result<String, Unreadable> {
     match std::fs::read(path) {
         Ok(bytes) => String::from_utf8(bytes).map_err(|e| {
             let offset = e.utf8_error().valid_up_to();

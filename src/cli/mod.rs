@@ -1,3 +1,4 @@
 //! Printing for the commands that are more than a few lines.
 
 pub mod sessions;
+pub mod walk;

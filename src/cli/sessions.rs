@@ -25,6 +25,13 @@ pub fn default_dir() -> PathBuf {
     PathBuf::from("custody-sessions")
 }
 
+/// The sessions folder from the environment alone (for the picker, which has no `--dir`).
+pub fn default_dir_from_env() -> PathBuf {
+    std::env::var_os("CUSTODY_DIR")
+        .filter(|d| !d.is_empty())
+        .map_or_else(default_dir, PathBuf::from)
+}
+
 /// A session named on the command line: a path (folder or journal), or an id under `dir`.
 pub fn locate(session: &Path, dir: &Path) -> PathBuf {
     if session.exists() {
@@ -573,7 +580,7 @@ pub fn recover(session: &Path, dir: &Path) -> Status {
     }
 }
 
-fn report_open_error(e: &custody::session::Error, path: &Path) -> Status {
+pub fn report_open_error(e: &custody::session::Error, path: &Path) -> Status {
     use custody::session::Error as E;
     eprintln!("custody: {}", for_terminal(&e.to_string()));
     match e {

@@ -805,8 +805,9 @@ fn required(text: &str, message: &str) -> Result<String, Error> {
     }
 }
 
-/// Checks a field's value against its type, returning it normalised.
-fn check_field(kind: &FieldKind, value: &str) -> Result<String, String> {
+/// Checks one value against its field type; returns the value as recorded (datetimes in UTC,
+/// yes/no spelled out) or why it is refused. The TUI checks each field with it as it is typed.
+pub fn check_field(kind: &FieldKind, value: &str) -> Result<String, String> {
     match kind {
         FieldKind::Text | FieldKind::Reference => {
             if value.contains('\n') {
@@ -855,4 +856,23 @@ pub fn parse_datetime(text: &str) -> Option<DateTime<chrono::FixedOffset>> {
             .or_else(|| text.rfind('-').filter(|&i| i > 10))?,
     );
     DateTime::parse_from_rfc3339(&format!("{head}:00{tail}")).ok()
+}
+
+/// The last `n` events of the session in `folder`, oldest first, for showing what was done
+/// lately; empty if the journal cannot be read (the session itself reports that when opened).
+pub fn read_recent(folder: &Path, n: usize) -> Vec<Event> {
+    let Ok(file) = std::fs::File::open(folder.join(journal::folder::JOURNAL)) else {
+        return Vec::new();
+    };
+    let mut scanner = journal::reader::Scanner::new(std::io::BufReader::new(file));
+    let mut recent = std::collections::VecDeque::with_capacity(n + 1);
+    while let Ok(Some(link)) = scanner.next_link() {
+        if let Ok(event) = link.event() {
+            if recent.len() == n {
+                recent.pop_front();
+            }
+            recent.push_back(event);
+        }
+    }
+    recent.into_iter().collect()
 }

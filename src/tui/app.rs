@@ -1,0 +1,917 @@
+//! The application's state and what each key does to it.
+//!
+//! Three screens: the picker (which runbook), the start form (who, which case, where, real or
+//! exercise) and the walk through the runbook. On the walk, every change goes through
+//! [`Session::apply`], which writes the event to the journal first; the screen then shows what
+//! the session's state says. Nothing here draws (see `view`) and nothing here reads the clock
+//! but through the session's [`Clock`].
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::describe;
+use super::form::{Form, FormField, FormKey};
+use super::input::Input;
+use super::theme::Theme;
+use crate::journal::event::{Event, Mode, Party};
+use crate::runbook::{FieldKind, Purpose, Runbook, StepKind};
+use crate::session::{self, Action, Clock, Session, Start, StepStatus};
+
+/// How many journal entries the walk keeps for its journal pane.
+const RECENT: usize = 50;
+
+/// A runbook the picker offers.
+#[derive(Debug, Clone)]
+pub struct Offer {
+    pub runbook: Runbook,
+    pub text: String,
+    /// `bundled`, or the file it was read from.
+    pub origin: String,
+}
+
+/// What the start form already knows (from the command line).
+#[derive(Debug, Clone, Default)]
+pub struct Given {
+    pub operator: Option<String>,
+    pub witness: Option<String>,
+    pub case_id: Option<String>,
+    pub jurisdiction: Option<String>,
+    pub exercise: bool,
+}
+
+#[derive(Debug)]
+pub struct Picker {
+    pub offers: Vec<Offer>,
+    pub selected: usize,
+}
+
+#[derive(Debug)]
+pub struct StartScreen {
+    pub offer: Offer,
+    pub form: Form,
+    pub error: Option<String>,
+}
+
+/// A modal question or message over the walk.
+#[derive(Debug)]
+pub enum Dialog {
+    Note(Input),
+    Skip(Input),
+    /// The reason for the decision's choice (by id).
+    Reason {
+        choice: String,
+        label: String,
+        input: Input,
+    },
+    Quit,
+    Help,
+    Seal,
+    /// A journal write failed: nothing was recorded; `r` tries the same action again.
+    WriteFailed {
+        message: String,
+        action: Action,
+    },
+}
+
+/// A message on the status line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Info(String),
+    Warning(String),
+}
+
+/// Working through the runbook.
+#[derive(Debug)]
+pub struct Walk<C: Clock> {
+    pub session: Session<C>,
+    pub recent: VecDeque<Event>,
+    /// The cursor in a checklist or a decision.
+    pub selected: usize,
+    /// The form of a record, contact or transfer step, and the step it belongs to.
+    pub form: Option<(String, Form)>,
+    /// Keys go to the form (typing), not to the walk's one-letter commands.
+    pub typing: bool,
+    /// Lines the step text is scrolled by.
+    pub scroll: u16,
+    pub dialog: Option<Dialog>,
+    pub status: Option<Status>,
+}
+
+#[derive(Debug)]
+pub enum Screen<C: Clock> {
+    Picker(Picker),
+    Start(Box<StartScreen>),
+    Walk(Box<Walk<C>>),
+}
+
+/// The whole application.
+#[derive(Debug)]
+pub struct App<C: Clock + Clone> {
+    pub theme: Theme,
+    pub screen: Screen<C>,
+    pub dir: PathBuf,
+    pub clock: C,
+    pub given: Given,
+    /// Set when the program should end; the text is printed after the terminal is restored.
+    pub done: Option<String>,
+}
+
+impl<C: Clock + Clone> App<C> {
+    pub fn picker(offers: Vec<Offer>, dir: PathBuf, clock: C, theme: Theme) -> Self {
+        Self {
+            theme,
+            screen: Screen::Picker(Picker {
+                offers,
+                selected: 0,
+            }),
+            dir,
+            clock,
+            given: Given::default(),
+            done: None,
+        }
+    }
+
+    /// The start form for one runbook, with what is already known filled in.
+    pub fn start(offer: Offer, given: Given, dir: PathBuf, clock: C, theme: Theme) -> Self {
+        let form = start_form(&offer.runbook, &given, clock.now());
+        Self {
+            theme,
+            screen: Screen::Start(Box::new(StartScreen {
+                offer,
+                form,
+                error: None,
+            })),
+            dir,
+            clock,
+            given,
+            done: None,
+        }
+    }
+
+    /// The walk of a session just created.
+    pub fn walk(session: Session<C>, recent: Vec<Event>, theme: Theme, dir: PathBuf) -> Self {
+        Self::walk_(session, recent, theme, dir, false)
+    }
+
+    /// The walk of a session taken up again: journals the resumption and says how long the
+    /// session was left.
+    pub fn resumed(session: Session<C>, recent: Vec<Event>, theme: Theme, dir: PathBuf) -> Self {
+        Self::walk_(session, recent, theme, dir, true)
+    }
+
+    fn walk_(
+        session: Session<C>,
+        recent: Vec<Event>,
+        theme: Theme,
+        dir: PathBuf,
+        resumed: bool,
+    ) -> Self {
+        let clock = session.clock().clone();
+        let mut walk = Walk::new(session, recent);
+        if resumed {
+            walk.resume();
+        }
+        Self {
+            theme,
+            screen: Screen::Walk(Box::new(walk)),
+            dir,
+            clock,
+            given: Given::default(),
+            done: None,
+        }
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent) {
+        match &mut self.screen {
+            Screen::Picker(p) => {
+                if let Some(offer) = p.on_key(key, &mut self.done) {
+                    let form = start_form(&offer.runbook, &self.given, self.clock.now());
+                    self.screen = Screen::Start(Box::new(StartScreen {
+                        offer,
+                        form,
+                        error: None,
+                    }));
+                }
+            }
+            Screen::Start(s) => match s.on_key(key) {
+                StartKey::Stay => {}
+                StartKey::Quit => self.done = Some(String::new()),
+                StartKey::Go(start) => match Session::create(&self.dir, &start, self.clock.clone())
+                {
+                    Ok(session) => {
+                        let recent = session::read_recent(session.folder(), RECENT);
+                        self.screen = Screen::Walk(Box::new(Walk::new(session, recent)));
+                    }
+                    Err(e) => s.error = Some(e.to_string()),
+                },
+            },
+            Screen::Walk(w) => w.on_key(key, &mut self.done),
+        }
+    }
+
+    pub fn on_paste(&mut self, text: &str) {
+        match &mut self.screen {
+            Screen::Picker(_) => {}
+            Screen::Start(s) => s.form.paste(text),
+            Screen::Walk(w) => w.on_paste(text),
+        }
+    }
+
+    /// Called a few times a second: records deadlines that ran out.
+    pub fn on_tick(&mut self) {
+        if let Screen::Walk(w) = &mut self.screen {
+            w.record_deadlines();
+        }
+    }
+
+    /// The terminal went away or custody was told to stop: pause the session (journaled, so the
+    /// report shows why work stopped) and end.
+    pub fn on_signal(&mut self, name: &str) {
+        if let Screen::Walk(w) = &mut self.screen
+            && w.session.state().sealed.is_none()
+            && !w.session.state().paused
+        {
+            let _ = w.session.apply(Action::Pause {
+                reason: Some(format!("custody received {name}")),
+            });
+        }
+        self.done = Some(format!(
+            "custody: stopped by {name}; the session can be resumed"
+        ));
+    }
+}
+
+fn start_form(runbook: &Runbook, given: &Given, now: DateTime<Utc>) -> Form {
+    let mut fields = vec![
+        FormField::new("operator", "Your name (operator)", FieldKind::Text, true).value(
+            &given.operator.clone().unwrap_or_else(|| {
+                // The login name, when the system knows one (not a bare uid).
+                let user = crate::host::user();
+                if user.starts_with("uid ") {
+                    String::new()
+                } else {
+                    user
+                }
+            }),
+        ),
+        FormField::new("witness", "Witness", FieldKind::Text, false)
+            .value(given.witness.as_deref().unwrap_or_default())
+            .help(Some("someone watching and confirming what you do".into())),
+        FormField::new("case", "Case id", FieldKind::Text, true)
+            .value(
+                &given
+                    .case_id
+                    .clone()
+                    .unwrap_or_else(|| format!("CASE-{}", now.format("%Y%m%d-%H%M"))),
+            )
+            .help(Some(
+                "a suggested id; use your ticket number if there is one".into(),
+            )),
+    ];
+    let jurisdiction = if runbook.jurisdictions.is_empty() {
+        FormField::new(
+            "jurisdiction",
+            "Jurisdiction (country code)",
+            FieldKind::Text,
+            true,
+        )
+        .value(given.jurisdiction.as_deref().unwrap_or_default())
+    } else {
+        FormField::new(
+            "jurisdiction",
+            "Jurisdiction",
+            FieldKind::Choice {
+                options: runbook.jurisdictions.keys().cloned().collect(),
+            },
+            true,
+        )
+        .value(given.jurisdiction.as_deref().unwrap_or_default())
+        .help(Some(
+            runbook
+                .jurisdictions
+                .iter()
+                .map(|(code, j)| format!("{code} {}", j.name))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ))
+    };
+    fields.push(jurisdiction);
+    fields.push(
+        FormField::new(
+            "mode",
+            "Real incident or exercise",
+            FieldKind::Choice {
+                options: vec!["real".into(), "exercise".into()],
+            },
+            true,
+        )
+        .value(if given.exercise { "exercise" } else { "real" }),
+    );
+    for name in session::missing_variables(runbook, &BTreeMap::new()) {
+        let label = runbook.variables[name].label.clone();
+        fields.push(FormField::new(
+            &format!("var:{name}"),
+            label,
+            FieldKind::Text,
+            true,
+        ));
+    }
+    Form::new(fields)
+}
+
+impl Picker {
+    fn on_key(&mut self, key: KeyEvent, done: &mut Option<String>) -> Option<Offer> {
+        match key.code {
+            KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') if self.selected + 1 < self.offers.len() => {
+                self.selected += 1;
+            }
+            KeyCode::Enter => return self.offers.get(self.selected).cloned(),
+            KeyCode::Char('q') | KeyCode::Esc => *done = Some(String::new()),
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                *done = Some(String::new());
+            }
+            _ => {}
+        }
+        None
+    }
+}
+
+enum StartKey {
+    Stay,
+    Quit,
+    Go(Start),
+}
+
+impl StartScreen {
+    fn on_key(&mut self, key: KeyEvent) -> StartKey {
+        if key.code == KeyCode::Esc
+            || (key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL))
+        {
+            return StartKey::Quit;
+        }
+        if self.form.handle(key) != FormKey::Submit {
+            return StartKey::Stay;
+        }
+        let Some(values) = self.form.check("") else {
+            self.error = Some("some fields need attention".into());
+            return StartKey::Stay;
+        };
+        let get = |id: &str| values.get(id).cloned().unwrap_or_default();
+        StartKey::Go(Start {
+            runbook_text: self.offer.text.clone(),
+            operator: get("operator"),
+            witness: values.get("witness").cloned(),
+            facilitator: None,
+            case_id: get("case"),
+            jurisdiction: get("jurisdiction").to_uppercase(),
+            mode: if get("mode") == "exercise" {
+                Mode::Exercise
+            } else {
+                Mode::Real
+            },
+            variables: values
+                .iter()
+                .filter_map(|(k, v)| k.strip_prefix("var:").map(|k| (k.to_owned(), v.clone())))
+                .collect(),
+        })
+    }
+}
+
+impl<C: Clock> Walk<C> {
+    pub fn new(session: Session<C>, recent: Vec<Event>) -> Self {
+        let mut walk = Self {
+            session,
+            recent: recent.into_iter().collect(),
+            selected: 0,
+            form: None,
+            typing: false,
+            scroll: 0,
+            dialog: None,
+            status: None,
+        };
+        walk.step_changed();
+        walk
+    }
+
+    /// Journals that work is taken up again, after a quit (paused) or a crash, and says for how
+    /// long the session was left.
+    fn resume(&mut self) {
+        let state = self.session.state();
+        if state.sealed.is_some() {
+            return;
+        }
+        let gap = (self.session.clock().now() - state.last_time).num_seconds();
+        let crashed = !state.paused;
+        if self.apply(Action::Resume) {
+            self.status = Some(Status::Info(if crashed {
+                format!(
+                    "Resumed after an interruption of {} (custody stopped without closing).",
+                    describe::duration(gap)
+                )
+            } else {
+                format!("Resumed after a pause of {}.", describe::duration(gap))
+            }));
+        }
+    }
+
+    /// Applies an action: journal first, then the screen. A write failure opens the error
+    /// dialog (the action can be retried); a refusal goes on the status line. True if recorded.
+    pub fn apply(&mut self, action: Action) -> bool {
+        let before = self.session.state().current.clone();
+        match self.session.apply(action.clone()) {
+            Ok(event) => {
+                if self.recent.len() == RECENT {
+                    self.recent.pop_front();
+                }
+                self.recent.push_back(event);
+                self.status = None;
+                if self.session.state().current != before
+                    || matches!(action, Action::Revisit { .. })
+                {
+                    self.step_changed();
+                }
+                true
+            }
+            Err(session::Error::Rejected(why)) => {
+                self.status = Some(Status::Warning(why));
+                false
+            }
+            Err(e) => {
+                self.dialog = Some(Dialog::WriteFailed {
+                    message: e.to_string(),
+                    action,
+                });
+                false
+            }
+        }
+    }
+
+    /// A new step is current: reset the cursor, the scroll and the form.
+    fn step_changed(&mut self) {
+        self.selected = 0;
+        self.scroll = 0;
+        self.form = self.step_form();
+        self.typing = self.form.is_some();
+        if let Some(step) = self.session.current_step()
+            && let StepKind::Checklist { .. } = step.kind
+        {
+            let state = self
+                .session
+                .state()
+                .step(&step.id)
+                .cloned()
+                .unwrap_or_default();
+            let count = match &step.kind {
+                StepKind::Checklist { items, .. } => items.len(),
+                _ => 0,
+            };
+            self.selected = (0..count).find(|i| !state.items.contains(i)).unwrap_or(0);
+        }
+    }
+
+    fn step_form(&self) -> Option<(String, Form)> {
+        let step = self.session.current_step()?;
+        let render = |t| self.session.render(t);
+        let fields = match &step.kind {
+            StepKind::Record { fields, .. } => fields
+                .iter()
+                .map(|f| {
+                    let previous = self
+                        .session
+                        .state()
+                        .step(&step.id)
+                        .and_then(|s| s.values.get(&f.id).cloned())
+                        .unwrap_or_default();
+                    FormField::new(&f.id, render(&f.label), f.kind.clone(), f.required)
+                        .help(f.help.as_ref().map(render))
+                        .value(&previous)
+                })
+                .collect(),
+            StepKind::Contact {
+                role, to, purpose, ..
+            } => {
+                let suggested = to.as_ref().map(render).or_else(|| {
+                    let state = self.session.state();
+                    role.as_ref().and_then(|role| {
+                        self.session
+                            .runbook()
+                            .jurisdictions
+                            .get(&state.started.jurisdiction)
+                            .and_then(|j| j.contacts_with_role(role).next())
+                            .map(|c| c.name.clone())
+                    })
+                });
+                vec![
+                    FormField::new("to", "Contacted", FieldKind::Text, true)
+                        .value(suggested.as_deref().unwrap_or_default()),
+                    FormField::new("channel", "How", FieldKind::Text, true)
+                        .help(Some("phone, web form, e-mail, in person ...".into())),
+                    FormField::new("at", "When (empty: now)", FieldKind::Datetime, false),
+                    FormField::new(
+                        "reference",
+                        if *purpose == Purpose::Report {
+                            "Reference number given"
+                        } else {
+                            "Reference (if any)"
+                        },
+                        FieldKind::Reference,
+                        false,
+                    ),
+                    FormField::new("person", "Person spoken to", FieldKind::Text, false),
+                    FormField::new("notes", "Notes", FieldKind::Text, false),
+                ]
+            }
+            StepKind::Transfer { .. } => {
+                let operator = self.session.state().started.operator.clone();
+                vec![
+                    FormField::new("items", "Items handed over", FieldKind::Text, true),
+                    FormField::new("from", "From (name)", FieldKind::Text, true).value(&operator),
+                    FormField::new("from_role", "From (role)", FieldKind::Text, false)
+                        .value("operator"),
+                    FormField::new("from_org", "From (organisation)", FieldKind::Text, false),
+                    FormField::new("to", "To (name)", FieldKind::Text, true),
+                    FormField::new("to_role", "To (role)", FieldKind::Text, false),
+                    FormField::new("to_org", "To (organisation)", FieldKind::Text, false),
+                    FormField::new("at", "When (empty: now)", FieldKind::Datetime, false),
+                    FormField::new("location", "Where the items are now", FieldKind::Text, true),
+                ]
+            }
+            _ => return None,
+        };
+        Some((step.id.clone(), Form::new(fields)))
+    }
+
+    fn now_text(&self) -> String {
+        crate::journal::event::format_time(&self.session.clock().now())
+    }
+
+    pub fn on_paste(&mut self, text: &str) {
+        match &mut self.dialog {
+            Some(Dialog::Note(i) | Dialog::Skip(i) | Dialog::Reason { input: i, .. }) => {
+                i.paste(text);
+            }
+            Some(_) => {}
+            None => {
+                if let Some((_, form)) = &mut self.form {
+                    form.paste(text);
+                    self.typing = true;
+                }
+            }
+        }
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent, done: &mut Option<String>) {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if self.dialog.is_some() {
+            self.dialog_key(key, done);
+            return;
+        }
+        if ctrl && key.code == KeyCode::Char('c') {
+            self.dialog = Some(Dialog::Quit);
+            return;
+        }
+        if key.code == KeyCode::F(1) {
+            self.dialog = Some(Dialog::Help);
+            return;
+        }
+        if self.typing
+            && let Some((_, form)) = &mut self.form
+        {
+            if key.code == KeyCode::Esc {
+                self.typing = false;
+                return;
+            }
+            match form.handle(key) {
+                FormKey::Used => return,
+                FormKey::Submit => {
+                    self.submit_form();
+                    return;
+                }
+                FormKey::Ignored => {}
+            }
+        }
+        match key.code {
+            KeyCode::Char('q') => self.dialog = Some(Dialog::Quit),
+            KeyCode::Char('?') => self.dialog = Some(Dialog::Help),
+            KeyCode::Char('n') => self.dialog = Some(Dialog::Note(Input::multiline())),
+            KeyCode::Char('s') if self.session.state().current.is_some() => {
+                self.dialog = Some(Dialog::Skip(Input::new()));
+            }
+            KeyCode::Char('S') if self.session.state().finished => {
+                self.dialog = Some(Dialog::Seal);
+            }
+            KeyCode::PageDown => self.scroll = self.scroll.saturating_add(5),
+            KeyCode::PageUp => self.scroll = self.scroll.saturating_sub(5),
+            KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') if self.selected + 1 < self.choices() => {
+                self.selected += 1;
+            }
+            KeyCode::Char(' ') => self.tick(),
+            KeyCode::Enter => self.enter(),
+            KeyCode::Char('e') | KeyCode::Tab if self.form.is_some() => self.typing = true,
+            _ => {}
+        }
+    }
+
+    /// How many lines the cursor can move over in the current step.
+    fn choices(&self) -> usize {
+        match self.session.current_step().map(|s| &s.kind) {
+            Some(StepKind::Checklist { items, .. }) => items.len(),
+            Some(StepKind::Decision { choices }) => choices.len(),
+            _ => 0,
+        }
+    }
+
+    fn tick(&mut self) {
+        let Some(step) = self.session.current_step() else {
+            return;
+        };
+        if let StepKind::Checklist { items, .. } = &step.kind {
+            let ticked = self
+                .session
+                .state()
+                .step(&step.id)
+                .is_some_and(|s| s.items.contains(&self.selected));
+            if ticked {
+                self.status = Some(Status::Info(
+                    "Already confirmed. Confirmations cannot be undone; add a note (n) to \
+                     correct the record."
+                        .into(),
+                ));
+                return;
+            }
+            let count = items.len();
+            let item = self.selected;
+            if self.apply(Action::ConfirmItem { item }) {
+                let state = self.session.state().step(&step_id(self)).cloned();
+                if let Some(state) = state {
+                    self.selected = (item + 1..count)
+                        .chain(0..item)
+                        .find(|i| !state.items.contains(i))
+                        .unwrap_or(item);
+                }
+            }
+        }
+    }
+
+    fn enter(&mut self) {
+        let Some(step) = self.session.current_step() else {
+            if self.session.state().sealed.is_none() {
+                self.dialog = Some(Dialog::Seal);
+            }
+            return;
+        };
+        match &step.kind {
+            StepKind::Checklist { items, .. } => {
+                let done = self
+                    .session
+                    .state()
+                    .step(&step.id)
+                    .map_or(0, |s| s.items.len());
+                if done < items.len() {
+                    self.tick();
+                } else {
+                    self.apply(Action::Complete);
+                }
+            }
+            StepKind::Decision { choices } => {
+                if let Some(choice) = choices.get(self.selected) {
+                    self.dialog = Some(Dialog::Reason {
+                        choice: choice.id.clone(),
+                        label: self.session.render(&choice.label),
+                        input: Input::new(),
+                    });
+                }
+            }
+            StepKind::Record { .. } | StepKind::Contact { .. } | StepKind::Transfer { .. } => {
+                self.typing = true;
+            }
+            StepKind::Evidence { .. } | StepKind::Command { .. } => {
+                let state = self
+                    .session
+                    .state()
+                    .step(&step.id)
+                    .cloned()
+                    .unwrap_or_default();
+                if state.evidence + state.commands > 0 {
+                    self.apply(Action::Complete);
+                } else {
+                    self.status = Some(Status::Warning(
+                        "This version of custody cannot hash evidence or run commands yet: do it \
+                         by hand as the step says, record what you did as a note (n), then skip \
+                         the step (s) giving that as the reason."
+                            .into(),
+                    ));
+                }
+            }
+            StepKind::Instruction { .. } | StepKind::End { .. } => {
+                self.apply(Action::Complete);
+            }
+        }
+    }
+
+    fn submit_form(&mut self) {
+        let now = self.now_text();
+        let Some((step_id, form)) = &mut self.form else {
+            return;
+        };
+        let Some(values) = form.check(&now) else {
+            self.status = Some(Status::Warning(
+                "Some fields need attention (marked below).".into(),
+            ));
+            return;
+        };
+        let step_id = step_id.clone();
+        let get = |id: &str| values.get(id).cloned();
+        let Some(step) = self.session.runbook().step(&step_id) else {
+            return;
+        };
+        let action = match &step.kind {
+            StepKind::Record { .. } => Action::Record { values },
+            StepKind::Contact { .. } => Action::Contact {
+                to: get("to"),
+                channel: get("channel").unwrap_or_default(),
+                at: get("at").or(Some(now)),
+                reference: get("reference"),
+                person: get("person"),
+                notes: get("notes"),
+            },
+            StepKind::Transfer { .. } => Action::Transfer {
+                items: get("items").unwrap_or_default(),
+                from: Party {
+                    name: get("from").unwrap_or_default(),
+                    role: get("from_role"),
+                    organisation: get("from_org"),
+                },
+                to: Party {
+                    name: get("to").unwrap_or_default(),
+                    role: get("to_role"),
+                    organisation: get("to_org"),
+                },
+                at: get("at").or(Some(now)),
+                location: get("location").unwrap_or_default(),
+            },
+            _ => return,
+        };
+        self.apply(action);
+    }
+
+    fn dialog_key(&mut self, key: KeyEvent, done: &mut Option<String>) {
+        let Some(dialog) = self.dialog.take() else {
+            return;
+        };
+        let ctrl_c =
+            key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+        self.dialog = match dialog {
+            Dialog::Help => None,
+            Dialog::Quit => match key.code {
+                KeyCode::Char('y' | 'Y') => {
+                    self.quit(done);
+                    None
+                }
+                KeyCode::Char('n' | 'N') | KeyCode::Esc => None,
+                _ if ctrl_c => None,
+                _ => Some(Dialog::Quit),
+            },
+            Dialog::Seal => match key.code {
+                KeyCode::Char('y' | 'Y') => {
+                    self.apply(Action::Seal {
+                        note: None,
+                        signed_by: None,
+                    });
+                    self.dialog.take()
+                }
+                KeyCode::Char('n' | 'N') | KeyCode::Esc => None,
+                _ => Some(Dialog::Seal),
+            },
+            Dialog::WriteFailed { message, action } => match key.code {
+                KeyCode::Char('r' | 'R') => {
+                    self.apply(action);
+                    self.dialog.take()
+                }
+                KeyCode::Esc | KeyCode::Enter => {
+                    self.status = Some(Status::Warning(
+                        "Nothing was recorded: the journal could not be written.".into(),
+                    ));
+                    None
+                }
+                _ => Some(Dialog::WriteFailed { message, action }),
+            },
+            Dialog::Note(mut input) => match key.code {
+                KeyCode::Esc => None,
+                KeyCode::Enter if !key.modifiers.contains(KeyModifiers::ALT) => {
+                    let text = input.text().trim().to_owned();
+                    if text.is_empty() {
+                        None
+                    } else if self.apply(Action::Note { text }) {
+                        self.dialog.take()
+                    } else {
+                        self.dialog.take().or(Some(Dialog::Note(input)))
+                    }
+                }
+                _ if ctrl_c => None,
+                _ => {
+                    input.handle(key);
+                    Some(Dialog::Note(input))
+                }
+            },
+            Dialog::Skip(mut input) => match key.code {
+                KeyCode::Esc => None,
+                KeyCode::Enter => {
+                    let reason = input.text().trim().to_owned();
+                    if reason.is_empty() {
+                        Some(Dialog::Skip(input))
+                    } else {
+                        self.apply(Action::Skip { reason });
+                        self.dialog.take()
+                    }
+                }
+                _ if ctrl_c => None,
+                _ => {
+                    input.handle(key);
+                    Some(Dialog::Skip(input))
+                }
+            },
+            Dialog::Reason {
+                choice,
+                label,
+                mut input,
+            } => match key.code {
+                KeyCode::Esc => None,
+                KeyCode::Enter => {
+                    let reason = input.text().trim().to_owned();
+                    if reason.is_empty() {
+                        Some(Dialog::Reason {
+                            choice,
+                            label,
+                            input,
+                        })
+                    } else {
+                        self.apply(Action::Decide { choice, reason });
+                        self.dialog.take()
+                    }
+                }
+                _ if ctrl_c => None,
+                _ => {
+                    input.handle(key);
+                    Some(Dialog::Reason {
+                        choice,
+                        label,
+                        input,
+                    })
+                }
+            },
+        };
+    }
+
+    /// Leaves the session resumable: a `paused` event says it was closed on purpose.
+    fn quit(&mut self, done: &mut Option<String>) {
+        let state = self.session.state();
+        let id = state.started.session.clone();
+        let message = if state.sealed.is_some() {
+            format!("Session {id} is sealed. Check it any time with: custody verify {id}")
+        } else {
+            let paused = state.paused
+                || self.apply(Action::Pause {
+                    reason: Some("custody was closed".into()),
+                });
+            if paused {
+                format!("Session {id} is paused. Take it up again with: custody resume {id}")
+            } else {
+                format!(
+                    "Session {id} was left without a pause event (the journal could not be \
+                     written). Take it up again with: custody resume {id}"
+                )
+            }
+        };
+        *done = Some(message);
+    }
+
+    /// Journals deadlines whose time ran out (custody is the actor).
+    pub fn record_deadlines(&mut self) {
+        if self.session.state().sealed.is_some() || self.dialog.is_some() {
+            return;
+        }
+        for id in self.session.deadlines_to_record() {
+            if !self.apply(Action::DeadlinePassed { deadline: id }) {
+                break;
+            }
+        }
+    }
+
+    /// Whether a step is done, skipped, current or upcoming.
+    pub fn status_of(&self, step: &str) -> StepStatus {
+        self.session
+            .state()
+            .step(step)
+            .map_or(StepStatus::Upcoming, |s| s.status)
+    }
+}
+
+fn step_id<C: Clock>(walk: &Walk<C>) -> String {
+    walk.session.state().current.clone().unwrap_or_default()
+}

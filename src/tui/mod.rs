@@ -1,0 +1,115 @@
+//! The terminal interface: a picker, a start form and the walk through a runbook.
+//!
+//! Three parts, kept apart: [`app`] holds the state and maps keys to actions (every change of
+//! the session goes through [`crate::session::Session::apply`], so the journal is written before
+//! the screen shows anything as done); [`view`] draws that state and nothing else; this module
+//! runs the loop that joins them to the terminal. [`form`], [`input`] and [`markdown`] are the
+//! pieces the view and the app share; [`theme`] decides colours and symbols from the
+//! environment (`NO_COLOR`, the locale).
+//!
+//! The loop is synchronous: it draws, waits up to a quarter of a second for a key (so that the
+//! clocks and countdowns move), and lets the app record deadlines that ran out. SIGTERM, SIGHUP
+//! (an SSH connection dropped) and SIGINT end it cleanly: the session is paused with the signal
+//! as the reason and the terminal is restored.
+
+pub mod app;
+pub mod describe;
+pub mod form;
+pub mod input;
+pub mod markdown;
+pub mod theme;
+pub mod view;
+
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use ratatui::crossterm::event::{self, Event, KeyEventKind};
+use ratatui::crossterm::{
+    event::{DisableBracketedPaste, EnableBracketedPaste},
+    execute,
+};
+
+pub use app::{App, Given, Offer};
+pub use theme::Theme;
+
+use crate::session::Clock;
+
+/// How often the screen is redrawn when nothing happens, for the clocks.
+const TICK: Duration = Duration::from_millis(250);
+
+/// Signals that end the program cleanly, with the names the journal gives them.
+const SIGNALS: [(i32, &str); 3] = [
+    (signal_hook::consts::SIGTERM, "SIGTERM"),
+    (
+        signal_hook::consts::SIGHUP,
+        "SIGHUP (the terminal was closed)",
+    ),
+    (signal_hook::consts::SIGINT, "SIGINT"),
+];
+
+/// Flags set by the signal handlers.
+struct Signals(Vec<(Arc<AtomicBool>, &'static str)>);
+
+impl Signals {
+    fn register() -> io::Result<Self> {
+        let mut flags = Vec::new();
+        for (signal, name) in SIGNALS {
+            let flag = Arc::new(AtomicBool::new(false));
+            signal_hook::flag::register(signal, Arc::clone(&flag))?;
+            flags.push((flag, name));
+        }
+        Ok(Self(flags))
+    }
+
+    fn take(&self) -> Option<&'static str> {
+        self.0
+            .iter()
+            .find(|(flag, _)| flag.swap(false, Ordering::SeqCst))
+            .map(|(_, name)| *name)
+    }
+}
+
+/// Runs the application on the terminal until it is done; returns the message to print once
+/// the terminal is restored.
+pub fn run<C: Clock + Clone>(mut app: App<C>) -> io::Result<String> {
+    let signals = Signals::register()?;
+    // `try_init` rather than `ratatui::run`, so that a missing terminal is an error to report,
+    // not a panic. It installs the panic hook that restores the terminal.
+    let mut terminal = ratatui::try_init()?;
+    let _ = execute!(io::stdout(), EnableBracketedPaste);
+    let result = event_loop(&mut terminal, &mut app, &signals);
+    let _ = execute!(io::stdout(), DisableBracketedPaste);
+    let _ = terminal.show_cursor();
+    ratatui::restore();
+    if let Err(e) = &result {
+        // The terminal failed (it may be gone): leave the session paused with the reason.
+        app.on_signal(&format!("a terminal error ({e})"));
+    }
+    result.map(|()| app.done.unwrap_or_default())
+}
+
+fn event_loop<C: Clock + Clone>(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App<C>,
+    signals: &Signals,
+) -> io::Result<()> {
+    loop {
+        if let Some(name) = signals.take() {
+            app.on_signal(name);
+        }
+        if app.done.is_some() {
+            return Ok(());
+        }
+        terminal.draw(|frame| view::render(app, frame))?;
+        if event::poll(TICK)? {
+            match event::read()? {
+                Event::Key(key) if key.kind == KeyEventKind::Press => app.on_key(key),
+                Event::Paste(text) => app.on_paste(&text),
+                _ => {}
+            }
+        }
+        app.on_tick();
+    }
+}

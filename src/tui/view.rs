@@ -1,0 +1,1279 @@
+//! Drawing the application's state. Pure: it reads the [`App`] and the session's state and
+//! writes into the frame; it never writes the journal, reads a file or asks the clock anything
+//! the session's clock does not say.
+//!
+//! The walk screen, top to bottom: the exercise banner (exercises only), a two-line header
+//! (runbook, case, people; UTC and local time, time since start), then the path through the
+//! runbook and the deadlines on the left and the current step on the right, the last journal
+//! entries, a status line when there is something to say, and the keys.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Margin, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use unicode_width::UnicodeWidthStr;
+
+use super::app::{App, Dialog, Picker, Screen, StartScreen, Status, Walk};
+use super::describe;
+use super::form::Form;
+use super::markdown;
+use super::theme::Theme;
+use crate::journal::event::Mode;
+use crate::runbook::{Purpose, StepKind};
+use crate::sanitize::for_terminal;
+use crate::session::deadline::Status as Due;
+use crate::session::{Clock, StepStatus};
+
+/// Below this the screen cannot show a step and its keys.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 18;
+
+const BANNER: &str = "EXERCISE - NOT A REAL INCIDENT";
+
+pub fn render<C: Clock + Clone>(app: &App<C>, frame: &mut Frame) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        too_small(area, frame);
+        return;
+    }
+    match &app.screen {
+        Screen::Picker(p) => picker(p, &app.theme, frame),
+        Screen::Start(s) => start(s, &app.theme, frame),
+        Screen::Walk(w) => walk(w, &app.theme, frame),
+    }
+}
+
+fn too_small(area: Rect, frame: &mut Frame) {
+    let text = vec![
+        Line::from(format!(
+            "terminal too small (needs {MIN_WIDTH}x{MIN_HEIGHT})"
+        )),
+        Line::from(format!(
+            "now {}x{}: enlarge the window",
+            area.width, area.height
+        )),
+    ];
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
+}
+
+/// Cuts `text` to `width` display columns, ending in `…` (or `...`) when cut.
+pub fn fit(text: &str, width: usize, theme: &Theme) -> String {
+    if text.width() <= width {
+        return text.to_owned();
+    }
+    let ellipsis = theme.marks().ellipsis;
+    let room = width.saturating_sub(ellipsis.width());
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w > room {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    if width >= ellipsis.width() {
+        out.push_str(ellipsis);
+    }
+    out
+}
+
+fn safe(text: &str) -> String {
+    for_terminal(text).into_owned()
+}
+
+fn block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
+    Block::bordered()
+        .border_set(theme.border())
+        .title(Span::styled(format!(" {title} "), theme.title()))
+}
+
+/// The keys line: pairs of key and what it does.
+fn keys_line(keys: &[(&str, &str)], theme: &Theme) -> Line<'static> {
+    let mut spans = Vec::new();
+    for (i, (key, what)) in keys.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::raw("  "));
+        }
+        spans.push(Span::styled((*key).to_owned(), theme.key()));
+        spans.push(Span::raw(format!(" {what}")));
+    }
+    Line::from(spans)
+}
+
+fn picker(p: &Picker, theme: &Theme, frame: &mut Frame) {
+    let [top, list, about, keys] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Min(4),
+        Constraint::Length(7),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    frame.render_widget(
+        Paragraph::new(vec![
+            Line::styled("custody: choose a runbook", theme.title()),
+            Line::styled(
+                "Every step you take is written to a tamper-evident journal.",
+                theme.dim(),
+            ),
+        ]),
+        top,
+    );
+    let inner_width = usize::from(list.width.saturating_sub(2));
+    let lines: Vec<Line> = p
+        .offers
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let r = &o.runbook;
+            let head = format!(
+                "{:<16} {:<3} {:<7} ",
+                safe(&r.id),
+                safe(&r.language),
+                safe(&r.version)
+            );
+            let text = fit(&format!("{head}{}", safe(&r.title)), inner_width, theme);
+            if i == p.selected {
+                Line::styled(text, theme.selected())
+            } else {
+                Line::from(text)
+            }
+        })
+        .collect();
+    let visible = usize::from(list.height.saturating_sub(2));
+    let offset = p.selected.saturating_sub(visible.saturating_sub(1));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .scroll((u16::try_from(offset).unwrap_or(0), 0))
+            .block(block("Runbooks", theme)),
+        list,
+    );
+    if let Some(o) = p.offers.get(p.selected) {
+        let mut text = vec![Line::styled(
+            fit(&safe(&o.runbook.title), usize::from(about.width), theme),
+            theme.title(),
+        )];
+        text.extend(markdown::render(
+            &o.runbook.summary,
+            about.width,
+            theme.markdown(),
+        ));
+        text.push(Line::styled(
+            fit(
+                &format!("from {}", safe(&o.origin)),
+                usize::from(about.width),
+                theme,
+            ),
+            theme.dim(),
+        ));
+        frame.render_widget(Paragraph::new(text), about);
+    }
+    frame.render_widget(
+        Paragraph::new(keys_line(
+            &[("Up/Down", "choose"), ("Enter", "start"), ("q", "quit")],
+            theme,
+        )),
+        keys,
+    );
+}
+
+fn start(s: &StartScreen, theme: &Theme, frame: &mut Frame) {
+    let [top, body, keys] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Min(4),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    frame.render_widget(
+        Paragraph::new(vec![
+            Line::styled(
+                fit(
+                    &format!("Start: {}", safe(&s.offer.runbook.title)),
+                    usize::from(top.width),
+                    theme,
+                ),
+                theme.title(),
+            ),
+            match &s.error {
+                Some(e) => Line::styled(safe(e), theme.alarm()),
+                None => Line::styled(
+                    "Who you are and which case this is. Enter on the last field starts.",
+                    theme.dim(),
+                ),
+            },
+        ])
+        .wrap(Wrap { trim: true }),
+        top,
+    );
+    let inner = body.inner(Margin::new(1, 1));
+    let (lines, cursor, focus_line) = form_lines(&s.form, inner.width, theme, true);
+    let scroll = scroll_for(focus_line, 0, inner.height, lines.len());
+    frame.render_widget(block("New session", theme), body);
+    frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), inner);
+    if let Some((x, y)) = cursor
+        && y >= scroll
+        && y - scroll < inner.height
+    {
+        frame.set_cursor_position((inner.x + x, inner.y + y - scroll));
+    }
+    frame.render_widget(
+        Paragraph::new(keys_line(
+            &[
+                ("Tab/Enter", "next field"),
+                ("Enter on the last", "start"),
+                ("Esc", "cancel"),
+            ],
+            theme,
+        )),
+        keys,
+    );
+}
+
+/// The scroll that keeps line `focus` visible in `height` lines, starting from `wanted`.
+fn scroll_for(focus: usize, wanted: u16, height: u16, total: usize) -> u16 {
+    let height = usize::from(height.max(1));
+    let max = total.saturating_sub(height);
+    let mut scroll = usize::from(wanted).min(max);
+    if focus < scroll {
+        scroll = focus;
+    } else if focus >= scroll + height {
+        scroll = (focus + 2).saturating_sub(height).min(max);
+    }
+    u16::try_from(scroll).unwrap_or(u16::MAX)
+}
+
+/// The lines of a form, the cursor (column, line) in the focused field when typing, and the
+/// line of the focused field.
+fn form_lines(
+    form: &Form,
+    width: u16,
+    theme: &Theme,
+    typing: bool,
+) -> (Vec<Line<'static>>, Option<(u16, u16)>, usize) {
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    let mut cursor = None;
+    let mut focus_line = 0;
+    let marks = theme.marks();
+    for (i, field) in form.fields.iter().enumerate() {
+        let focused = i == form.focus;
+        if focused {
+            focus_line = lines.len();
+        }
+        let required = if field.required { "" } else { " (optional)" };
+        let label = format!(
+            "{}{}",
+            safe(&field.label),
+            if field.required { " *" } else { required }
+        );
+        let (mark, style) = if focused && typing {
+            (marks.current, theme.current())
+        } else {
+            (" ", theme.title())
+        };
+        for (n, part) in wrap_plain(&label, usize::from(width.saturating_sub(2)))
+            .into_iter()
+            .enumerate()
+        {
+            let lead = if n == 0 {
+                format!("{mark} ")
+            } else {
+                "  ".into()
+            };
+            lines.push(Line::from(vec![
+                Span::styled(lead, style),
+                Span::styled(part, style),
+            ]));
+        }
+        if let Some(options) = field.options() {
+            let mut spans = vec![Span::raw("    ")];
+            for (o, option) in options.iter().enumerate() {
+                let chosen = field.option == Some(o);
+                let text = format!(
+                    "{} {}",
+                    if chosen { marks.chosen } else { marks.unchosen },
+                    safe(option)
+                );
+                spans.push(Span::styled(
+                    text,
+                    if chosen && focused && typing {
+                        theme.selected()
+                    } else if chosen {
+                        theme.title()
+                    } else {
+                        Style::new()
+                    },
+                ));
+                spans.push(Span::raw("  "));
+            }
+            // Long lists of options wrap onto more lines.
+            let line = Line::from(spans);
+            for wrapped in wrap_spans(line, width) {
+                lines.push(wrapped);
+            }
+        } else {
+            let (value_lines, (cx, cy)) = field.input.lines(width.saturating_sub(4));
+            if focused && typing {
+                cursor = Some((
+                    4 + cx,
+                    u16::try_from(lines.len())
+                        .unwrap_or(u16::MAX)
+                        .saturating_add(cy),
+                ));
+            }
+            if value_lines.iter().all(|l| l.width() == 0) {
+                let hint = if focused { field.hint() } else { "" };
+                lines.push(Line::from(vec![
+                    Span::raw("    "),
+                    Span::styled(
+                        fit(hint, usize::from(width.saturating_sub(4)), theme),
+                        theme.dim(),
+                    ),
+                ]));
+            } else {
+                for l in value_lines {
+                    let mut spans = vec![Span::raw("    ")];
+                    spans.extend(l.spans);
+                    lines.push(Line::from(spans));
+                }
+            }
+        }
+        if let Some(error) = &field.error {
+            lines.push(Line::styled(
+                fit(&format!("    ! {}", safe(error)), usize::from(width), theme),
+                theme.alarm(),
+            ));
+        }
+        if focused && let Some(help) = &field.help {
+            for l in markdown::render(help, width.saturating_sub(4), theme.markdown()) {
+                let mut spans = vec![Span::raw("    ")];
+                spans.extend(l.spans.into_iter().map(|s| s.patch_style(theme.dim())));
+                lines.push(Line::from(spans));
+            }
+        }
+    }
+    (lines, cursor, focus_line)
+}
+
+/// Adds a line of guidance, wrapped to the width.
+fn hint(lines: &mut Vec<Line<'static>>, text: &str, width: u16, style: Style) {
+    for part in wrap_plain(text, usize::from(width)) {
+        lines.push(Line::styled(part, style));
+    }
+}
+
+/// Word-wraps plain text (already sanitised) to `width` columns; words longer than the width
+/// are cut into pieces.
+pub fn wrap_plain(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut out = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let mut word = word.to_owned();
+        loop {
+            let room = if line.is_empty() {
+                width
+            } else {
+                width.saturating_sub(line.width() + 1)
+            };
+            if word.width() <= room {
+                if !line.is_empty() {
+                    line.push(' ');
+                }
+                line.push_str(&word);
+                break;
+            }
+            if !line.is_empty() {
+                out.push(std::mem::take(&mut line));
+                continue;
+            }
+            // A word wider than the line: cut it.
+            let mut head = String::new();
+            let mut rest = String::new();
+            for c in word.chars() {
+                if rest.is_empty()
+                    && head.width() + unicode_width::UnicodeWidthChar::width(c).unwrap_or(0)
+                        <= width
+                {
+                    head.push(c);
+                } else {
+                    rest.push(c);
+                }
+            }
+            if head.is_empty() {
+                break;
+            }
+            out.push(head);
+            word = rest;
+            if word.is_empty() {
+                break;
+            }
+        }
+    }
+    if !line.is_empty() || out.is_empty() {
+        out.push(line);
+    }
+    out
+}
+
+/// Splits a line of short spans into lines no wider than `width`, breaking between spans.
+fn wrap_spans(line: Line<'static>, width: u16) -> Vec<Line<'static>> {
+    let width = usize::from(width.max(1));
+    let mut out = Vec::new();
+    let mut current: Vec<Span<'static>> = Vec::new();
+    let mut used = 0;
+    for span in line.spans {
+        let w = span.content.width();
+        if used + w > width && !current.is_empty() {
+            out.push(Line::from(std::mem::take(&mut current)));
+            current.push(Span::raw("    "));
+            used = 4;
+        }
+        used += w;
+        current.push(span);
+    }
+    if !current.is_empty() {
+        out.push(Line::from(current));
+    }
+    out
+}
+
+fn local(time: DateTime<Utc>, offset: FixedOffset) -> DateTime<FixedOffset> {
+    time.with_timezone(&offset)
+}
+
+fn walk<C: Clock>(w: &Walk<C>, theme: &Theme, frame: &mut Frame) {
+    let state = w.session.state();
+    let exercise = state.started.mode == Mode::Exercise;
+    let area = frame.area();
+    let status_height = u16::from(w.status.is_some());
+    let journal_height = if area.height >= 30 { 6 } else { 4 };
+    let [banner, header, body, journal, status, keys] = Layout::vertical([
+        Constraint::Length(u16::from(exercise)),
+        Constraint::Length(2),
+        Constraint::Min(6),
+        Constraint::Length(journal_height),
+        Constraint::Length(status_height),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    if exercise {
+        let width = usize::from(banner.width);
+        let text = format!("{BANNER:^width$}");
+        frame.render_widget(Paragraph::new(Line::styled(text, theme.banner())), banner);
+    }
+    render_header(w, theme, header, frame);
+    let left_width = (area.width / 3).clamp(22, 34);
+    let [left, right] =
+        Layout::horizontal([Constraint::Length(left_width), Constraint::Min(30)]).areas(body);
+    render_left(w, theme, left, frame);
+    render_step(w, theme, right, frame);
+    render_journal(w, theme, journal, frame);
+    if let Some(s) = &w.status {
+        let (text, style) = match s {
+            Status::Info(t) => (t, theme.current()),
+            Status::Warning(t) => (t, theme.warning()),
+        };
+        frame.render_widget(
+            Paragraph::new(Line::styled(
+                fit(&safe(text), usize::from(status.width), theme),
+                style,
+            )),
+            status,
+        );
+    }
+    frame.render_widget(Paragraph::new(walk_keys(w, theme)), keys);
+    if let Some(dialog) = &w.dialog {
+        render_dialog(w, dialog, theme, frame);
+    }
+}
+
+fn render_header<C: Clock>(w: &Walk<C>, theme: &Theme, area: Rect, frame: &mut Frame) {
+    let state = w.session.state();
+    let s = &state.started;
+    let now = w.session.clock().now();
+    let offset = w.session.clock().offset_at(now);
+    let width = usize::from(area.width);
+    let mut people = format!("operator {}", safe(&s.operator));
+    if let Some(witness) = &s.witness {
+        people = format!("{people}, witness {}", safe(witness));
+    }
+    let first = format!(
+        "{} {} | case {} | {} | {}",
+        safe(&s.runbook.id),
+        safe(&s.runbook.version),
+        safe(&s.case_id),
+        people,
+        safe(&s.jurisdiction)
+    );
+    let elapsed = (now - state.started_at).num_seconds();
+    let mode = match s.mode {
+        Mode::Real => "REAL INCIDENT",
+        Mode::Exercise => "EXERCISE",
+    };
+    let clocks = format!(
+        "{} UTC  {} local {}",
+        now.format("%Y-%m-%d %H:%M:%S"),
+        local(now, offset).format("%H:%M:%S"),
+        crate::journal::event::format_offset(&offset),
+    );
+    let with_elapsed = format!("{clocks}  elapsed {}", describe::duration(elapsed));
+    // The mode label always shows; the elapsed time gives way first on a narrow screen.
+    let second = if with_elapsed.width() + 2 + mode.len() <= width {
+        with_elapsed
+    } else {
+        clocks
+    };
+    let room = width.saturating_sub(second.width());
+    let second_line = Line::from(vec![
+        Span::raw(second),
+        Span::raw(" ".repeat(room.saturating_sub(mode.len()))),
+        Span::styled(
+            if room > mode.len() { mode } else { "" },
+            if s.mode == Mode::Exercise {
+                theme.banner()
+            } else {
+                theme.title()
+            },
+        ),
+    ]);
+    frame.render_widget(
+        Paragraph::new(vec![
+            Line::styled(fit(&first, width, theme), theme.title()),
+            second_line,
+        ]),
+        area,
+    );
+}
+
+fn render_left<C: Clock>(w: &Walk<C>, theme: &Theme, area: Rect, frame: &mut Frame) {
+    let deadlines = deadline_lines(w, theme, area.width.saturating_sub(2));
+    let deadline_height = if deadlines.is_empty() {
+        0
+    } else {
+        u16::try_from(deadlines.len() + 2)
+            .unwrap_or(u16::MAX)
+            .min(area.height / 2)
+    };
+    let [path_area, deadline_area] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(deadline_height)]).areas(area);
+    let (lines, current) = path_lines(w, theme, path_area.width.saturating_sub(2));
+    let inner = path_area.height.saturating_sub(2);
+    let scroll = scroll_for(current, 0, inner, lines.len());
+    frame.render_widget(
+        Paragraph::new(lines)
+            .scroll((scroll, 0))
+            .block(block("Path", theme)),
+        path_area,
+    );
+    if deadline_height > 0 {
+        frame.render_widget(
+            Paragraph::new(deadlines).block(block("Deadlines", theme)),
+            deadline_area,
+        );
+    }
+}
+
+/// The steps entered so far (with how each ended), then the ones ahead as far as they are
+/// known (up to the next decision). Returns the lines and the current step's line.
+fn path_lines<C: Clock>(w: &Walk<C>, theme: &Theme, width: u16) -> (Vec<Line<'static>>, usize) {
+    let state = w.session.state();
+    let runbook = w.session.runbook();
+    let marks = theme.marks();
+    let width = usize::from(width);
+    let mut lines = Vec::new();
+    let mut current_line = 0;
+    let mut seen: Vec<&str> = Vec::new();
+    let title = |id: &str| {
+        runbook
+            .step(id)
+            .map_or_else(|| id.to_owned(), |s| safe(&w.session.render(&s.title)))
+    };
+    for visit in &state.path {
+        if seen.contains(&visit.step.as_str()) {
+            continue;
+        }
+        seen.push(&visit.step);
+        let (mark, style) = match w.status_of(&visit.step) {
+            StepStatus::Done => (marks.done, theme.done()),
+            StepStatus::Skipped => (marks.skipped, theme.skipped()),
+            StepStatus::Current => (marks.current, theme.current()),
+            StepStatus::Upcoming => (marks.upcoming, theme.dim()),
+        };
+        if state.current.as_deref() == Some(visit.step.as_str()) {
+            current_line = lines.len();
+        }
+        lines.push(Line::styled(
+            fit(&format!("{mark} {}", title(&visit.step)), width, theme),
+            style,
+        ));
+    }
+    // Ahead: follow single ways out until a decision or an end.
+    let mut next = state
+        .current
+        .as_deref()
+        .and_then(|id| runbook.step(id))
+        .and_then(|s| match s.successors().as_slice() {
+            [one] => Some((*one).to_owned()),
+            _ => None,
+        });
+    let mut ahead = 0;
+    while let Some(id) = next.take() {
+        if seen.contains(&id.as_str()) || ahead >= 30 {
+            break;
+        }
+        ahead += 1;
+        lines.push(Line::styled(
+            fit(&format!("{} {}", marks.upcoming, title(&id)), width, theme),
+            theme.dim(),
+        ));
+        next = runbook
+            .step(&id)
+            .and_then(|s| match s.successors().as_slice() {
+                [one] => Some((*one).to_owned()),
+                _ => None,
+            });
+        if let Some(step) = runbook.step(&id)
+            && let StepKind::Decision { .. } = step.kind
+        {
+            lines.push(Line::styled(
+                fit("  (then it depends)", width, theme),
+                theme.dim(),
+            ));
+            break;
+        }
+    }
+    if state.current.is_none() {
+        current_line = lines.len().saturating_sub(1);
+    }
+    (lines, current_line)
+}
+
+fn deadline_lines<C: Clock>(w: &Walk<C>, theme: &Theme, width: u16) -> Vec<Line<'static>> {
+    let now = w.session.clock().now();
+    let width = usize::from(width);
+    let mut lines = Vec::new();
+    for d in w.session.deadlines() {
+        let (text, style) = match d.status {
+            Due::Running => (
+                format!(
+                    "{} left",
+                    describe::duration(d.remaining(now).map_or(0, |r| r.num_seconds()))
+                ),
+                Style::new(),
+            ),
+            Due::Warning => (
+                format!(
+                    "SOON: {} left",
+                    describe::duration(d.remaining(now).map_or(0, |r| r.num_seconds()))
+                ),
+                theme.warning(),
+            ),
+            Due::Overdue => (
+                format!(
+                    "OVERDUE by {}",
+                    describe::duration(d.remaining(now).map_or(0, |r| -r.num_seconds()))
+                ),
+                theme.alarm(),
+            ),
+            Due::PeriodRunning => (
+                format!(
+                    "keep until {}",
+                    d.due
+                        .map_or_else(String::new, |t| t.format("%Y-%m-%d").to_string())
+                ),
+                theme.dim(),
+            ),
+            Due::Met { late: true, .. } => ("met, late".into(), theme.skipped()),
+            Due::NotStarted | Due::Met { .. } | Due::PeriodEnded => continue,
+        };
+        lines.push(Line::styled(
+            fit(&safe(&d.deadline.label), width, theme),
+            style,
+        ));
+        lines.push(Line::styled(fit(&format!("  {text}"), width, theme), style));
+    }
+    lines
+}
+
+fn render_step<C: Clock>(w: &Walk<C>, theme: &Theme, area: Rect, frame: &mut Frame) {
+    let state = w.session.state();
+    let inner = area.inner(Margin::new(1, 1));
+    let width = inner.width;
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    let mut focus_line = 0;
+    let mut cursor = None;
+    let marks = theme.marks();
+    let title;
+    if let Some(step) = w.session.current_step() {
+        let step_state = state.step(&step.id).cloned().unwrap_or_default();
+        title = format!("{} ({})", step.id, step.kind_name());
+        for l in markdown::render(
+            &format!("**{}**", w.session.render(&step.title)),
+            width,
+            theme.markdown(),
+        ) {
+            lines.push(l);
+        }
+        if let Some(body) = &step.body {
+            lines.push(Line::default());
+            lines.extend(markdown::render(
+                &w.session.render(body),
+                width,
+                theme.markdown(),
+            ));
+        }
+        lines.push(Line::default());
+        match &step.kind {
+            StepKind::Instruction { .. } => {
+                focus_line = lines.len();
+                lines.push(Line::styled("Press Enter when done.", theme.current()));
+            }
+            StepKind::Checklist { items, .. } => {
+                focus_line = lines.len();
+                for (i, item) in items.iter().enumerate() {
+                    let ticked = step_state.items.contains(&i);
+                    let mark = if ticked { marks.ticked } else { marks.unticked };
+                    if i == w.selected {
+                        focus_line = lines.len();
+                    }
+                    let text = w.session.render(item);
+                    for (n, l) in markdown::render(&text, width.saturating_sub(4), theme.markdown())
+                        .into_iter()
+                        .enumerate()
+                    {
+                        let lead = if n == 0 {
+                            format!("{mark} ")
+                        } else {
+                            "    ".into()
+                        };
+                        let mut spans = vec![Span::raw(lead)];
+                        spans.extend(l.spans);
+                        let mut line = Line::from(spans);
+                        if i == w.selected && w.dialog.is_none() {
+                            line = line.style(theme.selected());
+                        } else if ticked {
+                            line = line.style(theme.done());
+                        }
+                        lines.push(line);
+                    }
+                }
+                let done = step_state.items.len();
+                lines.push(Line::default());
+                if done == items.len() {
+                    focus_line = lines.len();
+                }
+                let text = if done == items.len() {
+                    "All confirmed: press Enter to go on.".to_owned()
+                } else {
+                    format!(
+                        "{done} of {} confirmed. Space or Enter confirms the marked item.",
+                        items.len()
+                    )
+                };
+                hint(&mut lines, &text, width, theme.current());
+            }
+            StepKind::Decision { choices } => {
+                for (i, choice) in choices.iter().enumerate() {
+                    let mark = if i == w.selected {
+                        marks.chosen
+                    } else {
+                        marks.unchosen
+                    };
+                    if i == w.selected {
+                        focus_line = lines.len();
+                    }
+                    for (n, l) in markdown::render(
+                        &w.session.render(&choice.label),
+                        width.saturating_sub(4),
+                        theme.markdown(),
+                    )
+                    .into_iter()
+                    .enumerate()
+                    {
+                        let lead = if n == 0 {
+                            format!("{mark} ")
+                        } else {
+                            "    ".into()
+                        };
+                        let mut spans = vec![Span::raw(lead)];
+                        spans.extend(l.spans);
+                        let mut line = Line::from(spans);
+                        if i == w.selected {
+                            line = line.style(theme.selected());
+                        }
+                        lines.push(line);
+                    }
+                }
+                lines.push(Line::default());
+                hint(
+                    &mut lines,
+                    "Choose with Up/Down, then Enter; you will be asked why.",
+                    width,
+                    theme.current(),
+                );
+            }
+            StepKind::Record { .. } | StepKind::Contact { .. } | StepKind::Transfer { .. } => {
+                if let StepKind::Contact { role, purpose, .. } = &step.kind {
+                    contact_lines(w, role.as_deref(), *purpose, width, theme, &mut lines);
+                }
+                if let Some((_, form)) = &w.form {
+                    let start = lines.len();
+                    let (form_lines, form_cursor, form_focus) =
+                        form_lines(form, width, theme, w.typing);
+                    focus_line = start + form_focus;
+                    cursor = form_cursor.map(|(x, y)| {
+                        (
+                            x,
+                            y.saturating_add(u16::try_from(start).unwrap_or(u16::MAX)),
+                        )
+                    });
+                    lines.extend(form_lines);
+                    lines.push(Line::default());
+                    let text = if w.typing {
+                        "Tab: next field. Enter on the last field records them all."
+                    } else {
+                        "Press Enter or e to fill in the fields."
+                    };
+                    hint(&mut lines, text, width, theme.current());
+                }
+            }
+            StepKind::Evidence { paths, hashes, .. } => {
+                lines.push(Line::styled("To be hashed, never opened:", theme.title()));
+                for p in paths {
+                    lines.push(Line::from(fit(
+                        &format!("  {}", safe(&w.session.render(p))),
+                        usize::from(width),
+                        theme,
+                    )));
+                }
+                let names: Vec<&str> = hashes
+                    .iter()
+                    .map(|h| match h {
+                        crate::runbook::HashAlgorithm::Sha256 => "SHA-256",
+                        crate::runbook::HashAlgorithm::Sha1 => "SHA-1",
+                        crate::runbook::HashAlgorithm::Md5 => "MD5",
+                    })
+                    .collect();
+                if !names.is_empty() {
+                    lines.push(Line::from(format!("  hashes: {}", names.join(", "))));
+                }
+                focus_line = lines.len();
+            }
+            StepKind::Command {
+                run,
+                changes_system,
+                timeout,
+                ..
+            } => {
+                lines.push(Line::styled("The command:", theme.title()));
+                let argv: Vec<String> = run
+                    .argv
+                    .iter()
+                    .map(|a| safe(&w.session.render(a)))
+                    .collect();
+                for l in markdown::render(
+                    &format!("`{}`", argv.join(" ")),
+                    width.saturating_sub(2),
+                    theme.markdown(),
+                ) {
+                    let mut spans = vec![Span::raw("  ")];
+                    spans.extend(l.spans);
+                    lines.push(Line::from(spans));
+                }
+                lines.push(Line::from(format!(
+                    "  time limit: {}",
+                    describe::duration(i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX))
+                )));
+                if *changes_system {
+                    hint(
+                        &mut lines,
+                        "This command CHANGES THE SYSTEM: it asks twice before it runs.",
+                        width,
+                        theme.alarm(),
+                    );
+                }
+                focus_line = lines.len();
+            }
+            StepKind::End { outcome } => {
+                if let Some(outcome) = outcome {
+                    lines.extend(markdown::render(
+                        &w.session.render(outcome),
+                        width,
+                        theme.markdown(),
+                    ));
+                    lines.push(Line::default());
+                }
+                focus_line = lines.len();
+                hint(
+                    &mut lines,
+                    "Press Enter to finish the runbook.",
+                    width,
+                    theme.current(),
+                );
+            }
+        }
+    } else {
+        title = "finished".into();
+        finished_lines(w, theme, width, &mut lines);
+        focus_line = lines.len().saturating_sub(1);
+    }
+    let total = lines.len();
+    let scroll = scroll_for(focus_line, w.scroll, inner.height, total);
+    let more = total > usize::from(scroll) + usize::from(inner.height);
+    let mut block = block(&title, theme);
+    if more {
+        block = block.title_bottom(Line::from(" more below: PgDn ").right_aligned());
+    } else if scroll > 0 {
+        block = block.title_bottom(Line::from(" more above: PgUp ").right_aligned());
+    }
+    frame.render_widget(block, area);
+    frame.render_widget(Paragraph::new(Text::from(lines)).scroll((scroll, 0)), inner);
+    if w.dialog.is_none()
+        && let Some((x, y)) = cursor
+        && y >= scroll
+        && y - scroll < inner.height
+    {
+        frame.set_cursor_position((inner.x + x, inner.y + y - scroll));
+    }
+}
+
+fn contact_lines<C: Clock>(
+    w: &Walk<C>,
+    role: Option<&str>,
+    purpose: Purpose,
+    width: u16,
+    theme: &Theme,
+    lines: &mut Vec<Line<'static>>,
+) {
+    let state = w.session.state();
+    let Some(j) = w
+        .session
+        .runbook()
+        .jurisdictions
+        .get(&state.started.jurisdiction)
+    else {
+        return;
+    };
+    let contacts: Vec<_> = match role {
+        Some(role) => j.contacts_with_role(role).collect(),
+        None => j.contacts.iter().collect(),
+    };
+    if contacts.is_empty() {
+        return;
+    }
+    lines.push(Line::styled(
+        format!(
+            "{} ({}):",
+            if purpose == Purpose::Report {
+                "Report to"
+            } else {
+                "Contact"
+            },
+            safe(&j.name)
+        ),
+        theme.title(),
+    ));
+    let width = usize::from(width);
+    for c in contacts {
+        lines.push(Line::from(fit(
+            &format!("  {}", safe(&c.name)),
+            width,
+            theme,
+        )));
+        if let Some(phone) = &c.phone {
+            lines.push(Line::from(fit(
+                &format!("    phone {}", safe(phone)),
+                width,
+                theme,
+            )));
+        }
+        if let Some(url) = &c.url {
+            lines.push(Line::from(fit(&format!("    {}", safe(url)), width, theme)));
+        }
+    }
+    lines.push(Line::default());
+}
+
+fn finished_lines<C: Clock>(
+    w: &Walk<C>,
+    theme: &Theme,
+    width: u16,
+    lines: &mut Vec<Line<'static>>,
+) {
+    let state = w.session.state();
+    lines.push(Line::styled("The runbook is finished.", theme.title()));
+    lines.push(Line::default());
+    hint(
+        lines,
+        &format!(
+            "{} events in the journal. Its final hash: write it down, or read it to whoever \
+             receives the report.",
+            state.events
+        ),
+        width,
+        Style::new(),
+    );
+    let hex = state.last_hash.to_hex();
+    for chunk in [&hex[..32], &hex[32..]] {
+        lines.push(Line::styled(format!("  {chunk}"), theme.title()));
+    }
+    lines.push(Line::default());
+    if state.sealed.is_some() {
+        hint(
+            lines,
+            "The session is sealed: nothing more can be added. Press q to leave.",
+            width,
+            theme.done(),
+        );
+    } else {
+        hint(
+            lines,
+            "Press S to seal the session (nothing can be added after), or q to leave it open.",
+            width,
+            theme.current(),
+        );
+    }
+}
+
+fn render_journal<C: Clock>(w: &Walk<C>, theme: &Theme, area: Rect, frame: &mut Frame) {
+    let inner_height = usize::from(area.height.saturating_sub(2));
+    let width = usize::from(area.width.saturating_sub(2));
+    let skip = w.recent.len().saturating_sub(inner_height);
+    let lines: Vec<Line> = w
+        .recent
+        .iter()
+        .skip(skip)
+        .map(|e| {
+            let local = e.local_time();
+            let text = format!(
+                "{} #{:<3} {}",
+                local.format("%H:%M:%S"),
+                e.seq,
+                safe(&describe::event(e))
+            );
+            Line::from(fit(&text, width, theme))
+        })
+        .collect();
+    frame.render_widget(
+        Paragraph::new(lines).block(block("Journal (local time)", theme)),
+        area,
+    );
+}
+
+fn walk_keys<C: Clock>(w: &Walk<C>, theme: &Theme) -> Line<'static> {
+    let state = w.session.state();
+    if w.typing && w.form.is_some() {
+        return keys_line(
+            &[
+                ("Tab", "next field"),
+                ("Enter", "next/record"),
+                ("Esc", "leave the form"),
+                ("F1", "help"),
+            ],
+            theme,
+        );
+    }
+    let Some(step) = w.session.current_step() else {
+        return if state.sealed.is_some() {
+            keys_line(&[("q", "quit"), ("?", "help")], theme)
+        } else {
+            keys_line(
+                &[("S", "seal"), ("n", "note"), ("q", "quit"), ("?", "help")],
+                theme,
+            )
+        };
+    };
+    let main = match step.kind {
+        StepKind::Checklist { .. } => ("Space", "confirm item"),
+        StepKind::Decision { .. } => ("Enter", "choose"),
+        StepKind::Record { .. } | StepKind::Contact { .. } | StepKind::Transfer { .. } => {
+            ("Enter", "fill in")
+        }
+        StepKind::End { .. } => ("Enter", "finish"),
+        _ => ("Enter", "done"),
+    };
+    keys_line(
+        &[
+            main,
+            ("Up/Down", "move"),
+            ("n", "note"),
+            ("s", "skip"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        theme,
+    )
+}
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width.saturating_sub(2));
+    let height = height.min(area.height.saturating_sub(2));
+    Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    }
+}
+
+fn render_dialog<C: Clock>(w: &Walk<C>, dialog: &Dialog, theme: &Theme, frame: &mut Frame) {
+    let area = frame.area();
+    let width = area.width.saturating_sub(8).min(72);
+    let inner_width = width.saturating_sub(4);
+    let (title, mut text, input, keys): (&str, Vec<Line>, Option<&super::input::Input>, Line) =
+        match dialog {
+            Dialog::Help => (
+                "Help",
+                help_lines(theme),
+                None,
+                keys_line(&[("any key", "close")], theme),
+            ),
+            Dialog::Quit => (
+                "Quit?",
+                vec![Line::from(
+                    "Leave custody now? The session stays in its folder and can be taken up again with `custody resume`; the pause is journaled.",
+                )],
+                None,
+                keys_line(&[("y", "quit"), ("n/Esc", "stay")], theme),
+            ),
+            Dialog::Seal => (
+                "Seal the session?",
+                vec![Line::from(
+                    "Sealing closes the journal for good: nothing can be added after it. Seal when the work is finished and handed over.",
+                )],
+                None,
+                keys_line(&[("y", "seal"), ("n/Esc", "not now")], theme),
+            ),
+            Dialog::WriteFailed { message, .. } => (
+                "The journal could not be written",
+                vec![
+                    Line::styled(safe(message), theme.alarm()),
+                    Line::default(),
+                    Line::from(
+                        "Nothing was recorded and the step is not done. Free some space (or fix the disk), then press r to try again.",
+                    ),
+                ],
+                None,
+                keys_line(&[("r", "try again"), ("Esc", "close")], theme),
+            ),
+            Dialog::Note(input) => (
+                "Note",
+                vec![Line::from(
+                    "Write what happened or what you noticed; it goes into the journal with the time.",
+                )],
+                Some(input),
+                keys_line(
+                    &[("Enter", "save"), ("Ctrl-J", "new line"), ("Esc", "cancel")],
+                    theme,
+                ),
+            ),
+            Dialog::Skip(input) => (
+                "Skip this step: why?",
+                vec![Line::from(
+                    "Skipping is journaled with your reason, and shows in the report.",
+                )],
+                Some(input),
+                keys_line(&[("Enter", "skip"), ("Esc", "cancel")], theme),
+            ),
+            Dialog::Reason { label, input, .. } => (
+                "Why this choice?",
+                vec![
+                    Line::from(format!("You chose: {}", safe(label))),
+                    Line::from("Give the reason; it goes into the journal and the report."),
+                ],
+                Some(input),
+                keys_line(&[("Enter", "record"), ("Esc", "back")], theme),
+            ),
+        };
+    let _ = w;
+    // Text wraps inside the dialog; count the wrapped lines to size it.
+    let mut wrapped: Vec<Line> = Vec::new();
+    for line in text.drain(..) {
+        let plain: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+        let style = line
+            .spans
+            .first()
+            .map_or(line.style, |s| s.style.patch(line.style));
+        if plain.width() <= usize::from(inner_width) {
+            wrapped.push(line);
+        } else {
+            for l in markdown::render(&plain, inner_width, &markdown::Symbols::ASCII) {
+                wrapped.push(l.style(style));
+            }
+        }
+    }
+    let (input_lines, input_cursor) = match input {
+        Some(i) => {
+            let (lines, cursor) = i.lines(inner_width);
+            (lines, Some(cursor))
+        }
+        None => (Vec::new(), None),
+    };
+    let input_height = if input.is_some() {
+        u16::try_from(input_lines.len().max(1)).unwrap_or(1) + 1
+    } else {
+        0
+    };
+    let height = u16::try_from(wrapped.len())
+        .unwrap_or(u16::MAX)
+        .saturating_add(input_height)
+        .saturating_add(4);
+    let rect = centered(area, width, height);
+    frame.render_widget(Clear, rect);
+    let block = block(title, theme).title_bottom(keys);
+    let inner = block.inner(rect).inner(Margin::new(1, 0));
+    frame.render_widget(block, rect);
+    let text_height = u16::try_from(wrapped.len()).unwrap_or(u16::MAX);
+    frame.render_widget(Paragraph::new(wrapped), inner);
+    if input.is_some() {
+        let y = inner.y + text_height.min(inner.height) + u16::from(text_height < inner.height);
+        let input_area = Rect {
+            x: inner.x,
+            y: y.min(inner.bottom().saturating_sub(1)),
+            width: inner.width,
+            height: inner.bottom().saturating_sub(y).max(1),
+        };
+        frame.render_widget(
+            Paragraph::new(input_lines).style(theme.selected()),
+            input_area,
+        );
+        if let Some((x, y)) = input_cursor
+            && y < input_area.height
+        {
+            frame.set_cursor_position((input_area.x + x, input_area.y + y));
+        }
+    }
+}
+
+fn help_lines(theme: &Theme) -> Vec<Line<'static>> {
+    let rows: &[(&str, &str)] = &[
+        ("Enter", "confirm or complete the step; in a list, choose"),
+        ("Space", "confirm the marked checklist item"),
+        ("Up/Down, j/k", "move in a list"),
+        ("Tab, Shift-Tab", "next or previous field in a form"),
+        ("Esc", "leave a form, close a dialog"),
+        ("n", "add a note to the journal, at any moment"),
+        ("s", "skip the step (asks why)"),
+        ("PgUp/PgDn", "scroll the step's text"),
+        ("S", "seal the session, once the runbook is finished"),
+        ("q, Ctrl-C", "quit (asks; the session can be resumed)"),
+        ("?, F1", "this help"),
+    ];
+    let mut lines: Vec<Line<'static>> = rows
+        .iter()
+        .map(|(k, what)| {
+            Line::from(vec![
+                Span::styled(format!("{k:<15}"), theme.key()),
+                Span::raw((*what).to_owned()),
+            ])
+        })
+        .collect();
+    lines.push(Line::default());
+    lines.push(Line::from(
+        "Everything is written to the journal, with the time, before the screen shows it. There is no undo: a correction is a new entry (a note, or going back), and shows as such.",
+    ));
+    lines
+}
