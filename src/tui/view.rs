@@ -707,18 +707,16 @@ fn render_step<C: Clock>(w: &Walk<C>, theme: &Theme, area: Rect, frame: &mut Fra
     let mut cursor = None;
     let marks = theme.marks();
     let title;
+    // The step's title stays in view while the rest scrolls.
+    let mut heading: Vec<Line<'static>> = Vec::new();
     if let Some(step) = w.session.current_step() {
         let step_state = state.step(&step.id).cloned().unwrap_or_default();
         title = format!("{} ({})", step.id, step.kind_name());
-        for l in markdown::render(
-            &format!("**{}**", w.session.render(&step.title)),
-            width,
-            theme.markdown(),
-        ) {
-            lines.push(l);
-        }
+        heading = wrap_plain(&safe(&w.session.render(&step.title)), usize::from(width))
+            .into_iter()
+            .map(|l| Line::styled(l, theme.title()))
+            .collect();
         if let Some(body) = &step.body {
-            lines.push(Line::default());
             lines.extend(markdown::render(
                 &w.session.render(body),
                 width,
@@ -920,6 +918,16 @@ fn render_step<C: Clock>(w: &Walk<C>, theme: &Theme, area: Rect, frame: &mut Fra
         finished_lines(w, theme, width, &mut lines);
         focus_line = lines.len().saturating_sub(1);
     }
+    let heading_height = if heading.is_empty() {
+        0
+    } else {
+        u16::try_from(heading.len() + 1)
+            .unwrap_or(u16::MAX)
+            .min(inner.height / 2)
+    };
+    let [heading_area, inner] =
+        Layout::vertical([Constraint::Length(heading_height), Constraint::Min(1)]).areas(inner);
+    frame.render_widget(Paragraph::new(heading), heading_area);
     let total = lines.len();
     let scroll = scroll_for(focus_line, w.scroll, inner.height, total);
     let more = total > usize::from(scroll) + usize::from(inner.height);

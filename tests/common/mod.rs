@@ -190,3 +190,4 @@ pub fn runbook(id: &str) -> Runbook {
 pub fn journal_bytes(folder: &Path) -> Vec<u8> {
     std::fs::read(folder.join("journal.jsonl")).unwrap()
 }
+pub mod pty;
