@@ -135,6 +135,33 @@ pub enum Body {
 }
 
 impl Body {
+    /// Every `kind` this version writes and reads, in the order of the variants.
+    pub const KINDS: [&'static str; 18] = [
+        "session_started",
+        "step_started",
+        "item_confirmed",
+        "step_completed",
+        "decision_made",
+        "fields_recorded",
+        "note_added",
+        "step_skipped",
+        "evidence_recorded",
+        "command_run",
+        "contact_made",
+        "custody_transferred",
+        "inject_released",
+        "deadline_passed",
+        "paused",
+        "resumed",
+        "recovered",
+        "sealed",
+    ];
+
+    /// Whether this version knows the `kind` (can decode its `data`).
+    pub fn knows(kind: &str) -> bool {
+        Self::KINDS.contains(&kind)
+    }
+
     /// The `kind` written for this body.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -460,22 +487,6 @@ struct Unhashed<'a> {
     prev: &'a Digest,
 }
 
-/// An event as it is read, hash included.
-#[derive(Deserialize)]
-struct Wire {
-    seq: u64,
-    #[serde(with = "micros")]
-    time: DateTime<Utc>,
-    #[serde(with = "offset")]
-    offset: FixedOffset,
-    actor: Actor,
-    step: Option<String>,
-    #[serde(flatten)]
-    body: Body,
-    prev: Digest,
-    hash: Digest,
-}
-
 /// The bytes after the hashed part: `,"hash":"` + 64 hex + `"}`.
 pub const HASH_SUFFIX_LEN: usize = 9 + 64 + 2;
 
@@ -532,10 +543,7 @@ pub fn check_line_hash(line: &[u8]) -> Result<Digest, LineError> {
         .strip_prefix(b",\"hash\":\"")
         .and_then(|rest| rest.strip_suffix(b"\"}"))
         .ok_or(LineError::NoHash)?;
-    let written = std::str::from_utf8(hex)
-        .ok()
-        .and_then(Digest::from_hex)
-        .ok_or(LineError::NoHash)?;
+    let written = Digest::from_hex_bytes(hex).ok_or(LineError::NoHash)?;
     let computed = {
         use sha2::Digest as _;
         let mut hasher = sha2::Sha256::new();
@@ -554,23 +562,26 @@ impl Event {
     /// Reads one line (without its newline) into an event, checking its own hash.
     pub fn from_line(line: &[u8]) -> Result<Self, LineError> {
         let hash = check_line_hash(line)?;
-        let wire: Wire =
-            serde_json::from_slice(line).map_err(|e| LineError::Malformed(e.to_string()))?;
-        if wire.hash != hash {
+        Self::from_checked_line(line, hash)
+    }
+
+    /// Reads one line (without its newline) whose own hash was already checked by
+    /// [`check_line_hash`] and found to be `hash`. Every member is decoded: a `kind` this version
+    /// does not know, or `data` that does not decode as its kind's, is refused.
+    pub fn from_checked_line(line: &[u8], hash: Digest) -> Result<Self, LineError> {
+        // One UTF-8 check of the whole line is much cheaper than one per string.
+        let text = std::str::from_utf8(line).map_err(|e| {
+            LineError::Malformed(format!("not UTF-8 text (at byte {})", e.valid_up_to()))
+        })?;
+        let event: Self = serde_json::from_str::<Wire>(text)
+            .map_err(|e| LineError::Malformed(e.to_string()))?
+            .0;
+        if event.hash != hash {
             return Err(LineError::Malformed(
                 "the line has more than one `hash` member".into(),
             ));
         }
-        Ok(Self {
-            seq: wire.seq,
-            time: wire.time,
-            offset: wire.offset,
-            actor: wire.actor,
-            step: wire.step,
-            body: wire.body,
-            prev: wire.prev,
-            hash: wire.hash,
-        })
+        Ok(event)
     }
 
     /// The time as the operator's clock showed it.
@@ -592,28 +603,81 @@ pub fn format_offset(offset: &FixedOffset) -> String {
     format!("{sign}{:02}:{:02}", secs / 3600, (secs % 3600) / 60)
 }
 
+/// Reads a UTC time as the journal writes it (RFC 3339, ending in `Z`). The form custody
+/// writes, `2026-11-23T09:15:02.123456Z`, is read by hand; anything else goes to chrono's RFC 3339
+/// parser, which gives the same value for that form.
+pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    if !text.ends_with('Z') {
+        return Err("a time must be in UTC, ending in Z".into());
+    }
+    if let Some(time) = parse_written_time(text.as_bytes()) {
+        return Ok(time);
+    }
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("not an RFC 3339 time: {e}"))
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.ffffffZ` exactly; `None` for anything else, a leap second included.
+fn parse_written_time(b: &[u8]) -> Option<DateTime<Utc>> {
+    let b: &[u8; 27] = b.try_into().ok()?;
+    let digits = |from: usize, to: usize| -> Option<u32> {
+        b[from..to].iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    if [b[4], b[7], b[10], b[13], b[16], b[19], b[26]] != *b"--T::.Z" {
+        return None;
+    }
+    let year = i32::try_from(digits(0, 4)?).ok()?;
+    let second = digits(17, 19)?;
+    if second > 59 {
+        return None;
+    }
+    chrono::NaiveDate::from_ymd_opt(year, digits(5, 7)?, digits(8, 10)?)?
+        .and_hms_micro_opt(digits(11, 13)?, digits(14, 16)?, second, digits(20, 26)?)
+        .map(|t| t.and_utc())
+}
+
+/// Deserializes a string through `parse` without copying it first (serde's `Cow<str>` copies).
+fn from_str_with<'de, D, T>(
+    d: D,
+    expecting: &'static str,
+    parse: fn(&str) -> Result<T, String>,
+) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    struct Text<T> {
+        expecting: &'static str,
+        parse: fn(&str) -> Result<T, String>,
+    }
+    impl<T> serde::de::Visitor<'_> for Text<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.expecting)
+        }
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<T, E> {
+            (self.parse)(text).map_err(E::custom)
+        }
+    }
+    d.deserialize_str(Text { expecting, parse })
+}
+
 mod micros {
-    use super::{DateTime, Deserialize, Deserializer, Serializer, Utc, format_time};
+    use super::{DateTime, Deserializer, Serializer, Utc, format_time};
 
     pub fn serialize<S: Serializer>(time: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&format_time(time))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        if !text.ends_with('Z') {
-            return Err(serde::de::Error::custom(
-                "a time must be in UTC, ending in Z",
-            ));
-        }
-        DateTime::parse_from_rfc3339(&text)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| serde::de::Error::custom(format!("not an RFC 3339 time: {e}")))
+        super::from_str_with(d, "a UTC time", super::parse_time)
     }
 }
 
 mod offset {
-    use super::{Deserialize, Deserializer, FixedOffset, Serializer, format_offset};
+    use super::{Deserializer, FixedOffset, Serializer, format_offset};
 
     #[allow(clippy::trivially_copy_pass_by_ref)] // serde's `with` passes a reference
     pub fn serialize<S: Serializer>(offset: &FixedOffset, s: S) -> Result<S::Ok, S::Error> {
@@ -621,9 +685,217 @@ mod offset {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<FixedOffset, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        super::parse_offset(&text)
-            .ok_or_else(|| serde::de::Error::custom("an offset is written +HH:MM or -HH:MM"))
+        super::from_str_with(d, "an offset", |text| {
+            super::parse_offset(text).ok_or_else(|| "an offset is written +HH:MM or -HH:MM".into())
+        })
+    }
+}
+
+/// An event as it is read, hash included: one pass over the line, every member decoded. The
+/// members may come in any order and unknown ones are ignored, as the format says; only when
+/// `data` comes before `kind` (custody never writes that) is `data` held as a JSON value until
+/// its kind is known.
+struct Wire(Event);
+
+impl<'de> Deserialize<'de> for Wire {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(WireVisitor)
+    }
+}
+
+struct WireVisitor;
+
+/// A member of an event line, by name.
+enum Member {
+    Seq,
+    Time,
+    Offset,
+    Actor,
+    Step,
+    Kind,
+    Data,
+    Prev,
+    Hash,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Member {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Name;
+        impl serde::de::Visitor<'_> for Name {
+            type Value = Member;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Member, E> {
+                Ok(match name {
+                    "seq" => Member::Seq,
+                    "time" => Member::Time,
+                    "offset" => Member::Offset,
+                    "actor" => Member::Actor,
+                    "step" => Member::Step,
+                    "kind" => Member::Kind,
+                    "data" => Member::Data,
+                    "prev" => Member::Prev,
+                    "hash" => Member::Hash,
+                    _ => Member::Other,
+                })
+            }
+        }
+        d.deserialize_identifier(Name)
+    }
+}
+
+/// A `kind` this version knows, as one of [`Body::KINDS`].
+struct Kind(&'static str);
+
+impl<'de> Deserialize<'de> for Kind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Name;
+        impl serde::de::Visitor<'_> for Name {
+            type Value = Kind;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an event kind")
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Kind, E> {
+                Body::KINDS
+                    .iter()
+                    .find(|k| **k == name)
+                    .map(|k| Kind(k))
+                    .ok_or_else(|| {
+                        E::custom(format_args!(
+                            "`{name}` is not an event kind this version of custody knows"
+                        ))
+                    })
+            }
+        }
+        d.deserialize_str(Name)
+    }
+}
+
+/// Decodes `data` as the payload of the kind given.
+struct BodySeed(&'static str);
+
+impl<'de> serde::de::DeserializeSeed<'de> for BodySeed {
+    type Value = Body;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Body, D::Error> {
+        Ok(match self.0 {
+            "session_started" => Body::SessionStarted(Box::new(Deserialize::deserialize(d)?)),
+            "step_started" => Body::StepStarted(Deserialize::deserialize(d)?),
+            "item_confirmed" => Body::ItemConfirmed(Deserialize::deserialize(d)?),
+            "step_completed" => Body::StepCompleted(Deserialize::deserialize(d)?),
+            "decision_made" => Body::DecisionMade(Deserialize::deserialize(d)?),
+            "fields_recorded" => Body::FieldsRecorded(Deserialize::deserialize(d)?),
+            "note_added" => Body::NoteAdded(Deserialize::deserialize(d)?),
+            "step_skipped" => Body::StepSkipped(Deserialize::deserialize(d)?),
+            "evidence_recorded" => Body::EvidenceRecorded(Deserialize::deserialize(d)?),
+            "command_run" => Body::CommandRun(Deserialize::deserialize(d)?),
+            "contact_made" => Body::ContactMade(Deserialize::deserialize(d)?),
+            "custody_transferred" => Body::CustodyTransferred(Deserialize::deserialize(d)?),
+            "inject_released" => Body::InjectReleased(Deserialize::deserialize(d)?),
+            "deadline_passed" => Body::DeadlinePassed(Deserialize::deserialize(d)?),
+            "paused" => Body::Paused(Deserialize::deserialize(d)?),
+            "resumed" => Body::Resumed(Deserialize::deserialize(d)?),
+            "recovered" => Body::Recovered(Deserialize::deserialize(d)?),
+            "sealed" => Body::Sealed(Deserialize::deserialize(d)?),
+            other => {
+                return Err(serde::de::Error::custom(format_args!(
+                    "`{other}` is not an event kind this version of custody knows"
+                )));
+            }
+        })
+    }
+}
+
+/// `Some(value)`, or a duplicate-member error if the member was already read.
+fn once<T, E: serde::de::Error>(slot: &mut Option<T>, name: &'static str, value: T) -> Result<(), E> {
+    if slot.is_some() {
+        return Err(E::duplicate_field(name));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+/// A UTC time member.
+struct Micros(DateTime<Utc>);
+
+impl<'de> Deserialize<'de> for Micros {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        micros::deserialize(d).map(Micros)
+    }
+}
+
+/// An offset member.
+struct Offset(FixedOffset);
+
+impl<'de> Deserialize<'de> for Offset {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        offset::deserialize(d).map(Offset)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for WireVisitor {
+    type Value = Wire;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an event: a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Wire, A::Error> {
+        use serde::de::Error as _;
+        let mut seq = None;
+        let mut time = None;
+        let mut offset = None;
+        let mut actor = None;
+        let mut step: Option<Option<String>> = None;
+        let mut kind: Option<&'static str> = None;
+        let mut body = None;
+        // `data` read before `kind`: kept until the kind is known.
+        let mut early_data: Option<serde_json::Value> = None;
+        let mut prev = None;
+        let mut hash = None;
+        while let Some(member) = map.next_key::<Member>()? {
+            match member {
+                Member::Seq => once(&mut seq, "seq", map.next_value::<u64>()?)?,
+                Member::Time => once(&mut time, "time", map.next_value::<Micros>()?.0)?,
+                Member::Offset => once(&mut offset, "offset", map.next_value::<Offset>()?.0)?,
+                Member::Actor => once(&mut actor, "actor", map.next_value::<Actor>()?)?,
+                Member::Step => once(&mut step, "step", map.next_value::<Option<String>>()?)?,
+                Member::Kind => once(&mut kind, "kind", map.next_value::<Kind>()?.0)?,
+                Member::Data => {
+                    if body.is_some() || early_data.is_some() {
+                        return Err(A::Error::duplicate_field("data"));
+                    }
+                    match kind {
+                        Some(kind) => body = Some(map.next_value_seed(BodySeed(kind))?),
+                        None => early_data = Some(map.next_value()?),
+                    }
+                }
+                Member::Prev => once(&mut prev, "prev", map.next_value::<Digest>()?)?,
+                Member::Hash => once(&mut hash, "hash", map.next_value::<Digest>()?)?,
+                Member::Other => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        let kind = kind.ok_or_else(|| A::Error::missing_field("kind"))?;
+        let body = match (body, early_data) {
+            (Some(body), _) => body,
+            (None, Some(data)) => serde::de::DeserializeSeed::deserialize(BodySeed(kind), data)
+                .map_err(A::Error::custom)?,
+            (None, None) => return Err(A::Error::missing_field("data")),
+        };
+        Ok(Wire(Event {
+            seq: seq.ok_or_else(|| A::Error::missing_field("seq"))?,
+            time: time.ok_or_else(|| A::Error::missing_field("time"))?,
+            offset: offset.ok_or_else(|| A::Error::missing_field("offset"))?,
+            actor: actor.ok_or_else(|| A::Error::missing_field("actor"))?,
+            step: step.unwrap_or(None),
+            body,
+            prev: prev.ok_or_else(|| A::Error::missing_field("prev"))?,
+            hash: hash.ok_or_else(|| A::Error::missing_field("hash"))?,
+        }))
     }
 }
 

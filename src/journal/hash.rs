@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 use sha2::{Digest as _, Sha256};
 
 /// A SHA-256 digest.
@@ -20,15 +20,26 @@ impl Digest {
     /// Parses exactly 64 lower-case hex digits; anything else (upper case included) is refused,
     /// so that one digest has one spelling.
     pub fn from_hex(text: &str) -> Option<Self> {
-        let bytes = text.as_bytes();
-        if bytes.len() != 64 {
+        Self::from_hex_bytes(text.as_bytes())
+    }
+
+    /// [`Digest::from_hex`] on bytes: verify reads every `prev` and `hash` this way, so it goes
+    /// through a table rather than a branch per digit.
+    pub fn from_hex_bytes(bytes: &[u8]) -> Option<Self> {
+        let Ok(bytes) = <&[u8; 64]>::try_from(bytes) else {
             return None;
-        }
+        };
+        let (pairs, _) = bytes.as_chunks::<2>();
         let mut out = [0u8; 32];
-        for (i, pair) in bytes.chunks_exact(2).enumerate() {
-            out[i] = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+        // Any byte that is not a lower-case hex digit maps to 0x10; or-ing all of them keeps
+        // that bit, so one test at the end refuses the digest.
+        let mut bad = 0u8;
+        for (byte, [hi, lo]) in out.iter_mut().zip(pairs) {
+            let (hi, lo) = (NIBBLE[usize::from(*hi)], NIBBLE[usize::from(*lo)]);
+            bad |= hi | lo;
+            *byte = (hi << 4) | (lo & 0x0f);
         }
-        Some(Self(out))
+        (bad < 0x10).then_some(Self(out))
     }
 
     pub fn to_hex(&self) -> String {
@@ -43,13 +54,16 @@ impl Digest {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-fn nibble(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
+/// The value of each lower-case hex digit; 0x10 for every other byte.
+const NIBBLE: [u8; 256] = {
+    let mut table = [0x10u8; 256];
+    let mut i = 0u8;
+    while i < 16 {
+        table[HEX[i as usize] as usize] = i;
+        i += 1;
     }
-}
+    table
+};
 
 impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -71,10 +85,20 @@ impl Serialize for Digest {
 
 impl<'de> Deserialize<'de> for Digest {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Self::from_hex(&text).ok_or_else(|| {
-            serde::de::Error::custom("expected a SHA-256 digest: 64 lower-case hex digits")
-        })
+        // A visitor, not `Cow<str>`: serde's `Cow` always copies into a `String`.
+        struct Hex;
+        impl de::Visitor<'_> for Hex {
+            type Value = Digest;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a SHA-256 digest: 64 lower-case hex digits")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Digest, E> {
+                Digest::from_hex(text).ok_or_else(|| {
+                    E::custom("expected a SHA-256 digest: 64 lower-case hex digits")
+                })
+            }
+        }
+        d.deserialize_str(Hex)
     }
 }
 

@@ -1,13 +1,22 @@
-//! Reading a journal line by line while checking the chain: every line's own hash, the sequence
-//! numbers and each `prev`. Reading streams, so a journal of any size is read in constant memory.
-//! A last line without its newline is a torn write and is reported as such, never dropped.
+//! Reading a journal line by line while checking it: every line's length and own hash, the
+//! sequence numbers, each `prev`, and the full decoding of every event, so that a `kind` this
+//! version does not know or `data` that does not decode is refused here, for every reader.
+//! Reading streams, so a journal of any size is read in bounded memory. A last line without its
+//! newline is a torn write and is reported as such, never dropped.
+//!
+//! [`Scanner`] does everything on the calling thread. [`ReadAhead`] makes the same checks, in
+//! the same order and with the same messages, but reads the file and computes each line's
+//! SHA-256 on a second thread while the calling thread decodes the lines before; `custody
+//! verify` uses it. Both go through [`Chain::check`], so the rules live in one place.
 
 use std::borrow::Cow;
-use std::io::{self, BufRead, Read as _};
+use std::io::{self, BufRead, BufReader, Read};
+use std::sync::mpsc;
+use std::thread;
 
 use serde::Deserialize;
 
-use super::event::{Event, LineError};
+use super::event::{Body, Event, LineError, check_line_hash};
 use super::hash::Digest;
 use super::writer::MAX_LINE;
 
@@ -62,30 +71,37 @@ impl From<io::Error> for ScanError {
     }
 }
 
-/// One line that passed the chain checks.
+/// One line that passed every check, with its event decoded.
 #[derive(Debug)]
 pub struct Link<'a> {
     pub offset: u64,
     pub seq: u64,
     pub hash: Digest,
-    /// The event's `kind`.
-    pub kind: Cow<'a, str>,
+    /// The event's `kind`: always one of [`Body::KINDS`].
+    pub kind: &'static str,
     /// The line without its newline.
     pub line: &'a [u8],
+    decoded: Event,
 }
 
 impl Link<'_> {
-    /// Decodes the whole event (its hash is already checked).
-    pub fn event(&self) -> Result<Event, Problem> {
-        Event::from_line(self.line).map_err(|e| Problem {
-            seq: self.seq,
-            offset: self.offset,
-            kind: ProblemKind::Changed(describe_line_error(&e)),
-        })
+    /// The event, decoded in full when the line was read (so this no longer fails; the
+    /// `Result` is kept for existing callers).
+    pub fn event(self) -> Result<Event, Problem> {
+        Ok(self.decoded)
+    }
+
+    /// The event, decoded in full when the line was read.
+    pub fn into_event(self) -> Event {
+        self.decoded
+    }
+
+    pub fn as_event(&self) -> &Event {
+        &self.decoded
     }
 }
 
-/// The members the chain check needs; the payload is skipped, not decoded.
+/// The members the rules name, read on their own only to explain a line that does not decode.
 #[derive(Deserialize)]
 struct Light<'a> {
     seq: u64,
@@ -102,14 +118,161 @@ fn describe_line_error(e: &LineError) -> String {
     }
 }
 
-/// Walks a journal's lines and checks the chain as it goes.
+/// A `kind` from the file, fit to be shown: escaped, and cut short if long.
+fn shown_kind(kind: &str) -> String {
+    const MAX: usize = 64;
+    let mut out: String = kind.chars().take(MAX).flat_map(char::escape_debug).collect();
+    if kind.chars().nth(MAX).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// Where the chain stands: what the next line must be.
 #[derive(Debug)]
-pub struct Scanner<R> {
-    input: R,
+struct Chain {
+    /// Bytes in whole, good lines so far.
     offset: u64,
     next_seq: u64,
     prev: Digest,
     sealed_at: Option<u64>,
+}
+
+impl Chain {
+    fn new() -> Self {
+        Self {
+            offset: 0,
+            next_seq: 1,
+            prev: Digest::ZERO,
+            sealed_at: None,
+        }
+    }
+
+    /// Rules 5 to 7 of `docs/JOURNAL.md`: the number, the link and the first kind.
+    fn follows(&self, seq: u64, prev: &Digest, kind: &str) -> Result<(), String> {
+        let expected = self.next_seq;
+        if seq != expected {
+            return Err(format!(
+                "is numbered {seq} where {expected} was expected: events were removed, added or \
+                 reordered"
+            ));
+        }
+        if *prev != self.prev {
+            return Err(
+                "does not follow from the event before (its `prev` is not that event's hash): \
+                 events were removed, added or changed"
+                    .into(),
+            );
+        }
+        if expected == 1 && kind != "session_started" {
+            return Err(format!(
+                "is a `{}` event, but a journal begins with `session_started`",
+                shown_kind(kind)
+            ));
+        }
+        if expected > 1 && kind == "session_started" {
+            return Err("is a second `session_started`: two journals were joined".into());
+        }
+        Ok(())
+    }
+
+    /// Checks one piece as read: a whole line with its newline, or, at the end, what is left
+    /// without one (at most [`MAX_LINE`] bytes: a reader stops there). `hashed` is the result
+    /// of [`check_line_hash`] on the line when it was computed ahead.
+    ///
+    /// The checks come in the order of `docs/JOURNAL.md` section 5, and the first that fails is
+    /// reported: the line ends (or is torn, or too long), nothing follows a seal, the hash
+    /// checks out, the line is an object with `seq`, `kind` and `prev`, the number, the link,
+    /// the first kind; then the event decodes in full: a kind this version knows, with `data`
+    /// (and every other member) as that kind has it.
+    fn check<'a>(
+        &mut self,
+        piece: &'a [u8],
+        hashed: Option<Result<Digest, LineError>>,
+    ) -> Result<Link<'a>, Problem> {
+        let offset = self.offset;
+        let seq = self.next_seq;
+        let bad = |what: String| Problem {
+            seq,
+            offset,
+            kind: ProblemKind::Changed(what),
+        };
+        if let Some(sealed) = self.sealed_at {
+            return Err(bad(format!(
+                "follows the seal (event {sealed}), after which nothing may be written"
+            )));
+        }
+        let line = match piece.strip_suffix(b"\n") {
+            Some(line) if piece.len() <= MAX_LINE => line,
+            _ if piece.len() >= MAX_LINE => {
+                return Err(bad(format!(
+                    "is longer than {MAX_LINE} bytes (its newline included), which custody \
+                     never writes"
+                )));
+            }
+            _ => {
+                return Err(Problem {
+                    seq,
+                    offset,
+                    kind: ProblemKind::Torn {
+                        length: piece.len() as u64,
+                    },
+                });
+            }
+        };
+        let hash = hashed
+            .unwrap_or_else(|| check_line_hash(line))
+            .map_err(|e| bad(describe_line_error(&e)))?;
+        let event = Event::from_checked_line(line, hash).map_err(|e| bad(self.explain(line, &e)))?;
+        let kind = event.body.kind();
+        self.follows(event.seq, &event.prev, kind).map_err(bad)?;
+        if kind == "sealed" {
+            self.sealed_at = Some(seq);
+        }
+        self.offset += piece.len() as u64;
+        self.next_seq += 1;
+        self.prev = hash;
+        Ok(Link {
+            offset,
+            seq,
+            hash,
+            kind,
+            line,
+            decoded: event,
+        })
+    }
+
+    /// Why a line whose hash checks out does not decode, by the first rule it breaks.
+    fn explain(&self, line: &[u8], error: &LineError) -> String {
+        let light: Light<'_> = match serde_json::from_slice(line) {
+            Ok(light) => light,
+            Err(e) => return format!("is not a well-formed event: {e}"),
+        };
+        if let Err(why) = self.follows(light.seq, &light.prev, &light.kind) {
+            return why;
+        }
+        if !Body::knows(&light.kind) {
+            return format!(
+                "is a `{}` event, which this version of custody does not know: it was written \
+                 by a newer version or changed",
+                shown_kind(&light.kind)
+            );
+        }
+        match error {
+            LineError::Malformed(why) => format!(
+                "is not a well-formed `{}` event: {why}",
+                shown_kind(&light.kind)
+            ),
+            other => describe_line_error(other),
+        }
+    }
+}
+
+/// Walks a journal's lines and checks them as it goes, all on the calling thread.
+#[derive(Debug)]
+pub struct Scanner<R> {
+    input: R,
+    chain: Chain,
     buf: Vec<u8>,
 }
 
@@ -117,112 +280,335 @@ impl<R: BufRead> Scanner<R> {
     pub fn new(input: R) -> Self {
         Self {
             input,
-            offset: 0,
-            next_seq: 1,
-            prev: Digest::ZERO,
-            sealed_at: None,
+            chain: Chain::new(),
             buf: Vec::new(),
         }
     }
 
     /// Bytes read so far, all in whole, good lines.
     pub fn offset(&self) -> u64 {
-        self.offset
+        self.chain.offset
     }
 
     /// The hash of the last good event (zeros before the first).
     pub fn last_hash(&self) -> Digest {
-        self.prev
+        self.chain.prev
     }
 
     /// The number of good events read.
     pub fn events(&self) -> u64 {
-        self.next_seq - 1
+        self.chain.next_seq - 1
     }
 
     /// The next good line, `None` at the clean end of the journal, or what is wrong.
     pub fn next_link(&mut self) -> Result<Option<Link<'_>>, ScanError> {
-        self.buf.clear();
-        let limit = u64::try_from(MAX_LINE).unwrap_or(u64::MAX) + 1;
-        let read = (&mut self.input)
-            .take(limit)
-            .read_until(b'\n', &mut self.buf)?;
-        if read == 0 {
+        if !read_piece(&mut self.input, &mut self.buf)? {
             return Ok(None);
         }
-        let offset = self.offset;
-        let seq = self.next_seq;
-        let bad = |kind| ScanError::Bad(Problem { seq, offset, kind });
-        if let Some(sealed) = self.sealed_at {
-            return Err(bad(ProblemKind::Changed(format!(
-                "follows the seal (event {sealed}), after which nothing may be written"
-            ))));
-        }
-        if self.buf.last() != Some(&b'\n') {
-            if self.buf.len() > MAX_LINE {
-                return Err(bad(ProblemKind::Changed(format!(
-                    "is longer than {MAX_LINE} bytes, which custody never writes"
-                ))));
-            }
-            return Err(bad(ProblemKind::Torn {
-                length: self.buf.len() as u64,
-            }));
-        }
-        let line = &self.buf[..self.buf.len() - 1];
-        let hash = super::event::check_line_hash(line)
-            .map_err(|e| bad(ProblemKind::Changed(describe_line_error(&e))))?;
-        let light: Light<'_> = serde_json::from_slice(line).map_err(|e| {
-            bad(ProblemKind::Changed(format!(
-                "is not a well-formed event: {e}"
-            )))
-        })?;
-        if light.seq != seq {
-            return Err(bad(ProblemKind::Changed(format!(
-                "is numbered {} where {seq} was expected: events were removed, added or \
-                 reordered",
-                light.seq
-            ))));
-        }
-        if light.prev != self.prev {
-            return Err(bad(ProblemKind::Changed(
-                "does not follow from the event before (its `prev` is not that event's hash): \
-                 events were removed, added or changed"
-                    .into(),
-            )));
-        }
-        if seq == 1 && light.kind != "session_started" {
-            return Err(bad(ProblemKind::Changed(format!(
-                "is a `{}` event, but a journal begins with `session_started`",
-                light.kind
-            ))));
-        }
-        if seq > 1 && light.kind == "session_started" {
-            return Err(bad(ProblemKind::Changed(
-                "is a second `session_started`: two journals were joined".into(),
-            )));
-        }
-        if light.kind == "sealed" {
-            self.sealed_at = Some(seq);
-        }
-        self.offset += read as u64;
-        self.next_seq += 1;
-        self.prev = hash;
-        Ok(Some(Link {
-            offset,
-            seq,
-            hash,
-            kind: light.kind,
-            line,
-        }))
+        self.chain
+            .check(&self.buf, None)
+            .map(Some)
+            .map_err(ScanError::Bad)
     }
 
     /// Reads every event to the end, decoded.
     pub fn read_all(mut self) -> Result<Vec<Event>, ScanError> {
         let mut events = Vec::new();
         while let Some(link) = self.next_link()? {
-            events.push(link.event().map_err(ScanError::Bad)?);
+            events.push(link.into_event());
         }
         Ok(events)
+    }
+}
+
+/// Reads the next piece into `buf`: up to and including a newline, but never more than
+/// [`MAX_LINE`] bytes. `false` at the end of the input.
+fn read_piece(input: &mut impl BufRead, buf: &mut Vec<u8>) -> io::Result<bool> {
+    buf.clear();
+    let limit = u64::try_from(MAX_LINE).unwrap_or(u64::MAX);
+    Ok(input.take(limit).read_until(b'\n', buf)? > 0)
+}
+
+/// How many bytes the read-ahead thread reads at a time.
+const BLOCK: usize = 1 << 18;
+/// How many blocks may wait, read and hashed, for the checking thread.
+const BLOCKS_AHEAD: usize = 2;
+
+/// Lines read ahead: the bytes, and where each piece ends, with its hash check.
+#[derive(Debug)]
+struct Block {
+    /// Always `BLOCK` bytes or more long; only the pieces' bytes are meaningful.
+    buf: Vec<u8>,
+    pieces: Vec<Piece>,
+}
+
+#[derive(Debug)]
+struct Piece {
+    /// The end of the piece in the block (its start is the end of the one before, or 0).
+    end: usize,
+    /// [`check_line_hash`] of the line, for a piece that ends in a newline.
+    hashed: Option<Result<Digest, LineError>>,
+}
+
+#[derive(Debug)]
+enum Ahead {
+    Block(Block),
+    /// The input ended (or an unterminated piece was sent: nothing after it is read).
+    End,
+    Failed(io::Error),
+}
+
+/// Walks a journal's lines like [`Scanner`], with the reading and each line's SHA-256 done on a
+/// second thread, a few blocks ahead of the checks on the calling thread. Memory stays bounded:
+/// at most `BLOCKS_AHEAD + 2` blocks of 256 KiB, or of the longest line when it is longer.
+/// When no thread can be started it does everything on the calling thread, as [`Scanner`] does.
+#[derive(Debug)]
+pub struct ReadAhead<R> {
+    chain: Chain,
+    source: Source<R>,
+}
+
+#[derive(Debug)]
+enum Source<R> {
+    Thread {
+        blocks: Option<mpsc::Receiver<Ahead>>,
+        spare: mpsc::Sender<Block>,
+        current: Option<Block>,
+        /// The next piece of `current`, and where it starts.
+        next: usize,
+        start: usize,
+        finished: bool,
+        worker: Option<thread::JoinHandle<()>>,
+    },
+    Inline {
+        input: BufReader<R>,
+        buf: Vec<u8>,
+    },
+}
+
+impl<R: Read + Send + 'static> ReadAhead<R> {
+    pub fn new(input: R) -> Self {
+        let (blocks_tx, blocks) = mpsc::sync_channel(BLOCKS_AHEAD);
+        let (spare, spare_rx) = mpsc::channel();
+        let (input_tx, input_rx) = mpsc::channel::<R>();
+        let spawned = thread::Builder::new()
+            .name("custody-read-ahead".into())
+            .spawn(move || {
+                if let Ok(input) = input_rx.recv() {
+                    read_ahead(input, &blocks_tx, &spare_rx);
+                }
+            });
+        let source = match spawned {
+            Ok(worker) => match input_tx.send(input) {
+                Ok(()) => Source::Thread {
+                    blocks: Some(blocks),
+                    spare,
+                    current: None,
+                    next: 0,
+                    start: 0,
+                    finished: false,
+                    worker: Some(worker),
+                },
+                Err(mpsc::SendError(input)) => Source::inline(input),
+            },
+            Err(_) => Source::inline(input),
+        };
+        Self {
+            chain: Chain::new(),
+            source,
+        }
+    }
+}
+
+impl<R: Read> Source<R> {
+    fn inline(input: R) -> Self {
+        Source::Inline {
+            input: BufReader::with_capacity(1 << 16, input),
+            buf: Vec::new(),
+        }
+    }
+}
+
+impl<R: Read> ReadAhead<R> {
+    /// Bytes read so far, all in whole, good lines.
+    pub fn offset(&self) -> u64 {
+        self.chain.offset
+    }
+
+    /// The hash of the last good event (zeros before the first).
+    pub fn last_hash(&self) -> Digest {
+        self.chain.prev
+    }
+
+    /// The number of good events read.
+    pub fn events(&self) -> u64 {
+        self.chain.next_seq - 1
+    }
+
+    /// Whether the lines are read and hashed on a second thread.
+    pub fn is_threaded(&self) -> bool {
+        matches!(self.source, Source::Thread { .. })
+    }
+
+    /// The next good line, `None` at the clean end of the journal, or what is wrong.
+    pub fn next_link(&mut self) -> Result<Option<Link<'_>>, ScanError> {
+        let Self { chain, source } = self;
+        let (piece, hashed) = match source {
+            Source::Inline { input, buf } => {
+                if !read_piece(input, buf)? {
+                    return Ok(None);
+                }
+                (&buf[..], None)
+            }
+            Source::Thread {
+                blocks,
+                spare,
+                current,
+                next,
+                start,
+                finished,
+                ..
+            } => {
+                while current.as_ref().is_none_or(|b| *next >= b.pieces.len()) {
+                    if *finished {
+                        return Ok(None);
+                    }
+                    if let Some(used) = current.take() {
+                        // The thread may be gone already; then the block is simply dropped.
+                        let _ = spare.send(used);
+                    }
+                    let received = blocks.as_ref().map(mpsc::Receiver::recv);
+                    match received {
+                        Some(Ok(Ahead::Block(block))) => {
+                            *current = Some(block);
+                            (*next, *start) = (0, 0);
+                        }
+                        Some(Ok(Ahead::End)) => *finished = true,
+                        Some(Ok(Ahead::Failed(e))) => {
+                            *finished = true;
+                            return Err(ScanError::Io(e));
+                        }
+                        Some(Err(_)) | None => {
+                            *finished = true;
+                            return Err(ScanError::Io(io::Error::other(
+                                "the thread reading the journal stopped unexpectedly",
+                            )));
+                        }
+                    }
+                }
+                let Some(block) = current.as_mut() else {
+                    return Ok(None);
+                };
+                let piece = &mut block.pieces[*next];
+                let hashed = piece.hashed.take();
+                let from = *start;
+                (*next, *start) = (*next + 1, piece.end);
+                (&block.buf[from..piece.end], hashed)
+            }
+        };
+        chain.check(piece, hashed).map(Some).map_err(ScanError::Bad)
+    }
+}
+
+impl<R> Drop for ReadAhead<R> {
+    fn drop(&mut self) {
+        if let Source::Thread { blocks, worker, .. } = &mut self.source {
+            // Without a receiver the thread's next send fails and it returns.
+            drop(blocks.take());
+            if let Some(worker) = worker.take() {
+                let _ = worker.join();
+            }
+        }
+    }
+}
+
+/// The read-ahead thread: reads `input` in blocks, cuts them into pieces as [`read_piece`]
+/// does, checks each line's hash, and sends the blocks in order. Returns when the input ends,
+/// after an unterminated piece (torn, or a line longer than [`MAX_LINE`]: the reader reports it
+/// and reads no further), on a read error, or when the receiver is gone.
+fn read_ahead(mut input: impl Read, blocks: &mpsc::SyncSender<Ahead>, spare: &mpsc::Receiver<Block>) {
+    let fresh = || Block {
+        buf: vec![0; BLOCK],
+        pieces: Vec::new(),
+    };
+    let mut block = fresh();
+    // Bytes at the start of `block.buf` that belong to the input.
+    let mut filled = 0;
+    loop {
+        let mut at_end = false;
+        let mut failed = None;
+        while filled < block.buf.len() {
+            match input.read(&mut block.buf[filled..]) {
+                Ok(0) => {
+                    at_end = true;
+                    break;
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        // Cut the block into pieces.
+        let mut start = 0;
+        let mut stopped = false;
+        loop {
+            let mut rest = &block.buf[start..filled];
+            let found = rest.skip_until(b'\n').unwrap_or(0);
+            let ends_line = found > 0 && block.buf[start + found - 1] == b'\n';
+            if ends_line && found <= MAX_LINE {
+                let end = start + found;
+                let hashed = check_line_hash(&block.buf[start..end - 1]);
+                block.pieces.push(Piece {
+                    end,
+                    hashed: Some(hashed),
+                });
+                start = end;
+            } else if filled - start >= MAX_LINE || (at_end && failed.is_none() && start < filled)
+            {
+                // More than a line may hold without its newline, or a torn last line.
+                block.pieces.push(Piece {
+                    end: start + (filled - start).min(MAX_LINE),
+                    hashed: None,
+                });
+                stopped = true;
+                break;
+            } else {
+                break;
+            }
+        }
+        let done = stopped || at_end || failed.is_some();
+        if !done && block.pieces.is_empty() {
+            // One line fills the block: make room for more of it, up to the longest line.
+            let grown = (block.buf.len() * 2).min(MAX_LINE + 1);
+            block.buf.resize(grown, 0);
+            continue;
+        }
+        // The unfinished line goes to the front of the next block.
+        let mut next = match spare.try_recv() {
+            Ok(used) if used.buf.len() == BLOCK => used,
+            _ => fresh(),
+        };
+        next.pieces.clear();
+        let carried = filled - start;
+        if !done {
+            if next.buf.len() < carried {
+                next.buf.resize(carried.next_power_of_two().min(MAX_LINE + 1), 0);
+            }
+            next.buf[..carried].copy_from_slice(&block.buf[start..filled]);
+        }
+        if !block.pieces.is_empty() && blocks.send(Ahead::Block(block)).is_err() {
+            return;
+        }
+        if done {
+            let last = failed.map_or(Ahead::End, Ahead::Failed);
+            let _ = blocks.send(last);
+            return;
+        }
+        block = next;
+        filled = carried;
     }
 }
 
@@ -270,10 +656,27 @@ mod tests {
         }
     }
 
+    /// The same with [`ReadAhead`]; also returns each good line's offset and hash.
+    fn scan_ahead(bytes: &[u8]) -> (Result<u64, Problem>, Vec<(u64, Digest)>) {
+        let mut s = ReadAhead::new(io::Cursor::new(bytes.to_vec()));
+        assert!(s.is_threaded());
+        let mut links = Vec::new();
+        loop {
+            match s.next_link() {
+                Ok(Some(link)) => links.push((link.offset, link.hash)),
+                Ok(None) => return (Ok(s.events()), links),
+                Err(ScanError::Bad(p)) => return (Err(p), links),
+                Err(ScanError::Io(e)) => panic!("{e}"),
+            }
+        }
+    }
+
     #[test]
     fn a_good_journal_reads_to_the_end() {
         assert_eq!(scan(&journal(5)), Ok(5));
         assert_eq!(scan(b""), Ok(0));
+        assert_eq!(scan_ahead(&journal(5)).0, Ok(5));
+        assert_eq!(scan_ahead(b"").0, Ok(0));
     }
 
     #[test]
@@ -284,6 +687,7 @@ mod tests {
         let p = scan(&without_third).unwrap_err();
         assert_eq!(p.seq, 3);
         assert_eq!(p.offset, (lines[0].len() + lines[1].len()) as u64);
+        assert_eq!(scan_ahead(&without_third).0, Err(p));
     }
 
     #[test]
@@ -292,5 +696,27 @@ mod tests {
         let p = scan(&bytes[..bytes.len() - 1]).unwrap_err();
         assert!(p.is_torn(), "{p:?}");
         assert_eq!(p.seq, 3);
+        assert_eq!(scan_ahead(&bytes[..bytes.len() - 1]).0, Err(p));
+    }
+
+    #[test]
+    fn reading_ahead_finds_what_scanning_finds_across_blocks() {
+        // Enough lines to fill several blocks, so that lines straddle block ends.
+        let bytes = journal(3000);
+        assert!(bytes.len() > 3 * BLOCK);
+        let (result, links) = scan_ahead(&bytes);
+        assert_eq!(result, Ok(3000));
+        let mut s = Scanner::new(&bytes[..]);
+        for (offset, hash) in links {
+            let link = s.next_link().unwrap().unwrap();
+            assert_eq!((link.offset, link.hash), (offset, hash));
+        }
+        // Cuts and flips around the block boundaries give the same problem.
+        for at in [BLOCK - 1, BLOCK, BLOCK + 1, 2 * BLOCK + 7, bytes.len() - 2] {
+            assert_eq!(scan_ahead(&bytes[..at]).0, scan(&bytes[..at]), "cut at {at}");
+            let mut flipped = bytes.clone();
+            flipped[at] ^= 0x01;
+            assert_eq!(scan_ahead(&flipped).0, scan(&flipped), "flip at {at}");
+        }
     }
 }

@@ -1,9 +1,11 @@
 //! `custody verify`: checks a session without changing it and without taking its lock, so that a
-//! live session can be checked too. It recomputes every event's hash and the chain, checks the
-//! runbook copy against the hash in the first event, and checks the signature of a signed seal.
+//! live session can be checked too. It recomputes every event's hash and the chain, decodes every
+//! event in full (as opening the session does, so a `kind` this version does not know or `data`
+//! that does not decode is found), checks the runbook copy against the hash in the first event,
+//! and checks the signature of a signed seal. The lines are read and hashed on a second thread
+//! while this one decodes them ([`ReadAhead`]).
 
 use std::fs::File;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -11,7 +13,7 @@ use chrono::{DateTime, Utc};
 use super::event::{Body, Sealed, SessionStarted};
 use super::folder::{JOURNAL, SIGNATURE, resolve};
 use super::hash::Digest;
-use super::reader::{Problem, ScanError, Scanner};
+use super::reader::{Problem, ReadAhead, ScanError};
 use super::sign::{self, SignatureCheck};
 
 /// How the runbook copy compares with the hash recorded at the start.
@@ -43,6 +45,22 @@ pub enum Signature {
     Unchecked(String),
 }
 
+/// Whether the session is sealed, as far as the journal shows: see [`Verification::sealing`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sealing<'a> {
+    /// The seal event was read: its time and what it says.
+    Sealed {
+        at: &'a DateTime<Utc>,
+        seal: &'a Sealed,
+    },
+    /// Every line was read (a torn last line aside, which was never acknowledged) and none is
+    /// a seal.
+    Open,
+    /// A line was changed before any seal was read, so the lines from there on, which may have
+    /// held a seal, cannot be trusted: whether the session was sealed is unknown.
+    Unknown,
+}
+
 /// Everything `verify` found.
 #[derive(Debug, Clone)]
 pub struct Verification {
@@ -57,6 +75,8 @@ pub struct Verification {
     pub last_kind: Option<String>,
     /// The hash of the last good event: the value to write down.
     pub final_hash: Digest,
+    /// The seal, if one was read. `None` does not mean "open" when the journal is damaged:
+    /// see [`Verification::sealing`].
     pub sealed: Option<(DateTime<Utc>, Sealed)>,
     /// How many torn lines were set aside by journaled recoveries.
     pub recoveries: u64,
@@ -84,6 +104,17 @@ impl Verification {
             )
             && self.expected_found != Some(false)
     }
+
+    /// Whether the session is sealed: sealed (the seal was read), open, or unknown because a
+    /// line before any seal was changed. A torn last line counts as open: it was never
+    /// acknowledged, so even a seal cut short there did not seal the session.
+    pub fn sealing(&self) -> Sealing<'_> {
+        match (&self.sealed, &self.problem) {
+            (Some((at, seal)), _) => Sealing::Sealed { at, seal },
+            (None, Some(problem)) if !problem.is_torn() => Sealing::Unknown,
+            (None, _) => Sealing::Open,
+        }
+    }
 }
 
 /// Verifies the session at `path` (its folder or its journal). `Err` only when the journal
@@ -102,7 +133,7 @@ pub fn verify(
             std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a folder"),
         ));
     }
-    let mut scanner = Scanner::new(BufReader::with_capacity(1 << 16, file));
+    let mut scanner = ReadAhead::new(file);
     let mut v = Verification {
         folder: folder.clone(),
         journal: journal.clone(),
@@ -121,7 +152,7 @@ pub fn verify(
         expected_found: expect.map(|_| false),
         notes: Vec::new(),
     };
-    let mut previous_time: Option<DateTime<Utc>> = None;
+    let mut last_kind = None;
     let mut clock_went_back = 0u64;
     loop {
         match scanner.next_link() {
@@ -129,34 +160,21 @@ pub fn verify(
                 if expect == Some(link.hash) {
                     v.expected_found = Some(true);
                 }
-                // Only the events verify reports on are decoded in full.
-                let time = match &*link.kind {
-                    "session_started" | "sealed" | "recovered" => match link.event() {
-                        Ok(event) => {
-                            match event.body {
-                                Body::SessionStarted(s) => v.started = Some(*s),
-                                Body::Sealed(s) => v.sealed = Some((event.time, s)),
-                                Body::Recovered(_) => v.recoveries += 1,
-                                _ => {}
-                            }
-                            Some(event.time)
-                        }
-                        Err(problem) => {
-                            v.problem = Some(problem);
-                            break;
-                        }
-                    },
-                    _ => light_time(link.line),
-                };
-                if let Some(time) = time {
-                    if previous_time.is_some_and(|p| time < p) {
-                        clock_went_back += 1;
-                    }
-                    previous_time = Some(time);
-                    v.first_time.get_or_insert(time);
-                    v.last_time = Some(time);
+                last_kind = Some(link.kind);
+                // Every event is decoded in full by the scanner; only these are kept.
+                let event = link.into_event();
+                let time = event.time;
+                match event.body {
+                    Body::SessionStarted(s) => v.started = Some(*s),
+                    Body::Sealed(s) => v.sealed = Some((time, s)),
+                    Body::Recovered(_) => v.recoveries += 1,
+                    _ => {}
                 }
-                v.last_kind = Some(link.kind.into_owned());
+                if v.last_time.is_some_and(|p| time < p) {
+                    clock_went_back += 1;
+                }
+                v.first_time.get_or_insert(time);
+                v.last_time = Some(time);
             }
             Ok(None) => break,
             Err(ScanError::Io(e)) => return Err((journal, e)),
@@ -166,9 +184,11 @@ pub fn verify(
             }
         }
     }
+    v.last_kind = last_kind.map(str::to_owned);
     v.events = scanner.events();
     v.bytes = scanner.offset();
     v.final_hash = scanner.last_hash();
+    drop(scanner);
     if clock_went_back > 0 {
         v.notes.push(format!(
             "the clock went back {clock_went_back} time(s) between events (times are as the \
@@ -199,7 +219,7 @@ pub fn verify(
             );
         }
     }
-    v.signature = check_signature(&folder, &journal, v.sealed.as_ref(), public_key);
+    v.signature = check_signature(&folder, &journal, &v, public_key);
     if v.sealed.is_none() && v.problem.is_none() && v.events > 0 {
         v.notes.push(
             "the session is not sealed: events could still be added, and events removed from \
@@ -210,34 +230,58 @@ pub fn verify(
     Ok(v)
 }
 
-fn light_time(line: &[u8]) -> Option<DateTime<Utc>> {
-    #[derive(serde::Deserialize)]
-    struct Time<'a> {
-        time: &'a str,
-    }
-    let t: Time<'_> = serde_json::from_slice(line).ok()?;
-    DateTime::parse_from_rfc3339(t.time)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
+/// What the signature file says of the journal. A signature file beside a journal without a
+/// seal that names a key is reported invalid whatever its content: custody signs only after a
+/// seal that names the key, so the seal was removed (the journal cut back), the journal is
+/// damaged before it, or the file does not belong to this journal.
 fn check_signature(
     folder: &Path,
     journal: &Path,
-    sealed: Option<&(DateTime<Utc>, Sealed)>,
+    v: &Verification,
     public_key: Option<&str>,
 ) -> Signature {
-    let recorded = sealed.and_then(|(_, s)| s.signed_by.as_ref());
-    let Ok(signature) = std::fs::read_to_string(folder.join(SIGNATURE)) else {
-        return match (recorded, public_key) {
-            (Some(signer), _) => Signature::Missing {
-                key_id: signer.key_id.clone(),
-            },
-            (None, Some(_)) => Signature::Checked(SignatureCheck::Invalid(format!(
-                "there is no signature ({SIGNATURE}) to check"
-            ))),
-            (None, None) => Signature::None,
+    let recorded = v.sealed.as_ref().and_then(|(_, s)| s.signed_by.as_ref());
+    let path = folder.join(SIGNATURE);
+    let read = match std::fs::read(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return match (recorded, public_key) {
+                (Some(signer), _) => Signature::Missing {
+                    key_id: signer.key_id.clone(),
+                },
+                (None, Some(_)) => Signature::Checked(SignatureCheck::Invalid(format!(
+                    "there is no signature ({SIGNATURE}) to check"
+                ))),
+                (None, None) => Signature::None,
+            };
+        }
+        other => other,
+    };
+    if recorded.is_none() {
+        let why = match v.sealing() {
+            Sealing::Sealed { .. } => "the seal names no signing key; custody signs only a seal \
+                 that names its key, so the signature was not made by custody for this seal",
+            Sealing::Unknown => "the journal is damaged before any seal could be read, so no \
+                 signed seal vouches for the signature",
+            Sealing::Open => "the journal has no seal; custody signs only a sealed journal, so \
+                 the seal was removed (the journal cut back) or the signature belongs to another \
+                 journal",
         };
+        return Signature::Checked(SignatureCheck::Invalid(format!(
+            "a signature file ({SIGNATURE}) exists but there is no signed seal: {why}"
+        )));
+    }
+    let signature = match read.map(String::from_utf8) {
+        Ok(Ok(text)) => text,
+        Ok(Err(_)) => {
+            return Signature::Checked(SignatureCheck::Invalid(format!(
+                "{SIGNATURE} is not a minisign signature: it is not text"
+            )));
+        }
+        Err(e) => {
+            return Signature::Checked(SignatureCheck::Invalid(format!(
+                "{SIGNATURE} cannot be read: {e}"
+            )));
+        }
     };
     if let Some(key) = public_key {
         return match sign::load_public_key(key) {

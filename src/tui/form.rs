@@ -171,7 +171,7 @@ impl Form {
             };
             match key.code {
                 KeyCode::Right | KeyCode::Char(' ') => {
-                    field.option = Some(step(field.option, true))
+                    field.option = Some(step(field.option, true));
                 }
                 KeyCode::Left => field.option = Some(step(field.option, false)),
                 KeyCode::Char(c) if key.modifiers.difference(KeyModifiers::SHIFT).is_empty() => {
