@@ -865,7 +865,7 @@ pub fn read_recent(folder: &Path, n: usize) -> Vec<Event> {
         return Vec::new();
     };
     let mut scanner = journal::reader::Scanner::new(std::io::BufReader::new(file));
-    let mut recent = std::collections::VecDeque::with_capacity(n + 1);
+    let mut recent = std::collections::VecDeque::with_capacity(n.min(256));
     while let Ok(Some(link)) = scanner.next_link() {
         if let Ok(event) = link.event() {
             if recent.len() == n {
