@@ -33,7 +33,11 @@ fn session_folder(dir: &Path) -> PathBuf {
         {
             return one.clone();
         }
-        assert!(Instant::now() < deadline, "no session folder in {dir:?}");
+        assert!(
+            Instant::now() < deadline,
+            "no session folder in {}",
+            dir.display()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
