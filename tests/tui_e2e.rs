@@ -391,3 +391,104 @@ fn the_picker_and_the_start_form_begin_a_session() {
     assert_eq!(term.wait_exit(DEFAULT_TIMEOUT), Some(0));
     term.assert_restored();
 }
+
+/// A small tmpfs mounted for one test (root only); unmounted when dropped.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(size: &str) -> Option<Self> {
+        let dir = common::temp_dir("e2e-tmpfs");
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&dir)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(Self(dir))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// Fills the file system holding `dir` with one file, until no byte more fits.
+fn fill(dir: &Path) -> PathBuf {
+    use std::io::Write as _;
+    let path = dir.join("filler");
+    let mut file = std::fs::File::create(&path).unwrap();
+    let block = vec![0u8; 4096];
+    while file.write_all(&block).is_ok() {}
+    while file.write_all(&block[..1]).is_ok() {}
+    path
+}
+
+#[test]
+fn a_full_disk_shows_the_error_and_retry_works_once_there_is_room() {
+    let Some(fs) = Tmpfs::mount("2m") else {
+        eprintln!("cannot mount a tmpfs here (needs root): the full-disk test was not run");
+        return;
+    };
+    let dir = fs.0.join("sessions");
+    let mut term = start(&dir, &[], 80, 24);
+    let folder = session_folder(&dir);
+    let runbook = runbook();
+    do_step(&mut term, &folder, &runbook, 0);
+    let at = state(&folder, &runbook).current.unwrap();
+    let filler = fill(&fs.0);
+    // The journal's last page may still have room: write notes until one does not fit.
+    let mut before = events(&folder);
+    for attempt in 0.. {
+        assert!(attempt < 50, "the disk never filled up");
+        term.key("n");
+        term.wait_for("Write what happened", DEFAULT_TIMEOUT)
+            .unwrap();
+        term.type_text(&format!("note {attempt} while the disk fills up"));
+        term.key("Enter");
+        let deadline = Instant::now() + DEFAULT_TIMEOUT;
+        loop {
+            if term.screen().contains("The journal could not be written") {
+                break;
+            }
+            if events(&folder).len() > before.len() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{}", term.framed_screen());
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        if term.screen().contains("The journal could not be written") {
+            break;
+        }
+        before = events(&folder);
+    }
+    assert!(
+        term.screen().contains("No space left"),
+        "{}",
+        term.framed_screen()
+    );
+    assert_eq!(events(&folder), before, "nothing was recorded");
+    verify_ok(&folder);
+    // Trying again while the disk is still full fails the same way.
+    term.key("r");
+    std::thread::sleep(Duration::from_millis(300));
+    term.wait_for("The journal could not be written", DEFAULT_TIMEOUT)
+        .unwrap();
+    assert_eq!(events(&folder), before);
+    std::fs::remove_file(filler).unwrap();
+    term.key("r");
+    wait_events(&term, &folder, before.len());
+    term.wait_gone("The journal could not be written", DEFAULT_TIMEOUT)
+        .unwrap();
+    let st = state(&folder, &runbook);
+    assert_eq!(st.current.unwrap(), at, "still the same step");
+    assert_eq!(events(&folder).last().unwrap().body.kind(), "note_added");
+    verify_ok(&folder);
+    term.key("q");
+    term.key("y");
+    assert_eq!(term.wait_exit(DEFAULT_TIMEOUT), Some(0));
+}

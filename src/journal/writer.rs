@@ -1,5 +1,5 @@
-//! Appending to a journal: one `write` per event, then `fdatasync`, and only then is the event
-//! acknowledged. A write that fails is undone (the file is cut back to its old length), so the
+//! Appending to a journal: one `write` per event (a second only for the rest of a write the
+//! kernel cut short), then `fdatasync`, and only then is the event acknowledged. A write that fails is undone (the file is cut back to its old length), so the
 //! journal on disk stays a valid chain and the same event can be tried again.
 
 use std::fs::File;
@@ -117,13 +117,27 @@ impl<M: Medium> Writer<M> {
         if line.len() > MAX_LINE {
             return Err(WriteError::TooLarge { size: line.len() });
         }
-        let outcome = match self.medium.write_once(&line) {
-            Ok(n) if n == line.len() => self.medium.sync(),
-            Ok(n) => Err(io::Error::new(
-                io::ErrorKind::WriteZero,
-                format!("only {n} of {} bytes could be written", line.len()),
-            )),
-            Err(e) => Err(e),
+        // One write normally takes the whole line. When the kernel takes only part (a disk
+        // filling up), the rest is offered again: it either goes in, or the second write says
+        // why not (ENOSPC, EFBIG ...), which is the reason the user needs to see.
+        let mut written = 0;
+        let outcome = loop {
+            match self.medium.write_once(&line[written..]) {
+                Ok(0) => {
+                    break Err(io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        format!("only {written} of {} bytes could be written", line.len()),
+                    ));
+                }
+                Ok(n) => {
+                    written += n;
+                    if written >= line.len() {
+                        break self.medium.sync();
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
         };
         if let Err(source) = outcome {
             return Err(self.undo(source));
