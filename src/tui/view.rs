@@ -449,7 +449,11 @@ fn walk<C: Clock>(w: &Walk<C>, theme: &Theme, frame: &mut Frame) {
     let exercise = state.started.mode == Mode::Exercise;
     let area = frame.area();
     let status_height = u16::from(w.status.is_some());
-    let journal_height = if area.height >= 30 { 6 } else { 4 };
+    let journal_height = match area.height {
+        40.. => 10,
+        30..40 => 6,
+        _ => 4,
+    };
     let [banner, header, body, journal, status, keys] = Layout::vertical([
         Constraint::Length(u16::from(exercise)),
         Constraint::Length(2),
@@ -465,7 +469,11 @@ fn walk<C: Clock>(w: &Walk<C>, theme: &Theme, frame: &mut Frame) {
         frame.render_widget(Paragraph::new(Line::styled(text, theme.banner())), banner);
     }
     render_header(w, theme, header, frame);
-    let left_width = (area.width / 3).clamp(22, 34);
+    let left_width = if area.width >= 120 {
+        (area.width / 4).clamp(34, 50)
+    } else {
+        (area.width / 3).clamp(22, 34)
+    };
     let [left, right] =
         Layout::horizontal([Constraint::Length(left_width), Constraint::Min(30)]).areas(body);
     render_left(w, theme, left, frame);
@@ -689,10 +697,16 @@ fn deadline_lines<C: Clock>(w: &Walk<C>, theme: &Theme, width: u16) -> Vec<Line<
             Due::Met { late: true, .. } => ("met, late".into(), theme.skipped()),
             Due::NotStarted | Due::Met { .. } | Due::PeriodEnded => continue,
         };
-        lines.push(Line::styled(
-            fit(&safe(&d.deadline.label), width, theme),
-            style,
-        ));
+        // The label on up to two lines: which deadline it is matters.
+        let label = wrap_plain(&safe(&d.deadline.label), width);
+        for (n, part) in label.iter().enumerate().take(2) {
+            let part = if n == 1 && label.len() > 2 {
+                fit(&format!("{part} {}", label[2..].join(" ")), width, theme)
+            } else {
+                part.clone()
+            };
+            lines.push(Line::styled(part, style));
+        }
         lines.push(Line::styled(fit(&format!("  {text}"), width, theme), style));
     }
     lines
