@@ -79,7 +79,10 @@ fn snapshot(name: &str, text: &str) {
     settings.add_filter(r"[0-9a-f]{32}", "[32 hex digits of the final hash]");
     // The session folder (a temporary path, cut to fit) up to the end of its pane.
     settings.add_filter(r"/\S*target/tmp/tui/[^|\x22]*", "[session folder]");
-    settings.add_filter(r"stays where it is: [^|\x22]*", "stays where it is: [session folder]");
+    settings.add_filter(
+        r"stays where it is: [^|\x22]*",
+        "stays where it is: [session folder]",
+    );
     settings.bind(|| insta::assert_snapshot!(name, text));
 }
 
