@@ -357,6 +357,31 @@ fn form_lines(
     (lines, cursor, focus_line)
 }
 
+/// A list item (a checklist item, a decision's choice): its mark, then its Markdown text with
+/// continuation lines indented under the text.
+fn marked_item(
+    lines: &mut Vec<Line<'static>>,
+    mark: &str,
+    text: &str,
+    width: u16,
+    theme: &Theme,
+    style: Style,
+) {
+    for (n, l) in markdown::render(text, width.saturating_sub(4), theme.markdown())
+        .into_iter()
+        .enumerate()
+    {
+        let lead = if n == 0 {
+            format!("{mark} ")
+        } else {
+            "    ".into()
+        };
+        let mut spans = vec![Span::raw(lead)];
+        spans.extend(l.spans);
+        lines.push(Line::from(spans).style(style));
+    }
+}
+
 /// Adds a line of guidance, wrapped to the width.
 fn hint(lines: &mut Vec<Line<'static>>, text: &str, width: u16, style: Style) {
     for part in wrap_plain(text, usize::from(width)) {
@@ -751,26 +776,15 @@ fn render_step<C: Clock>(w: &Walk<C>, theme: &Theme, area: Rect, frame: &mut Fra
                     if i == w.selected {
                         focus_line = lines.len();
                     }
+                    let style = if i == w.selected && w.dialog.is_none() {
+                        theme.selected()
+                    } else if ticked {
+                        theme.done()
+                    } else {
+                        Style::new()
+                    };
                     let text = w.session.render(item);
-                    for (n, l) in markdown::render(&text, width.saturating_sub(4), theme.markdown())
-                        .into_iter()
-                        .enumerate()
-                    {
-                        let lead = if n == 0 {
-                            format!("{mark} ")
-                        } else {
-                            "    ".into()
-                        };
-                        let mut spans = vec![Span::raw(lead)];
-                        spans.extend(l.spans);
-                        let mut line = Line::from(spans);
-                        if i == w.selected && w.dialog.is_none() {
-                            line = line.style(theme.selected());
-                        } else if ticked {
-                            line = line.style(theme.done());
-                        }
-                        lines.push(line);
-                    }
+                    marked_item(&mut lines, mark, &text, width, theme, style);
                 }
                 let done = step_state.items.len();
                 lines.push(Line::default());
@@ -797,27 +811,13 @@ fn render_step<C: Clock>(w: &Walk<C>, theme: &Theme, area: Rect, frame: &mut Fra
                     if i == w.selected {
                         focus_line = lines.len();
                     }
-                    for (n, l) in markdown::render(
-                        &w.session.render(&choice.label),
-                        width.saturating_sub(4),
-                        theme.markdown(),
-                    )
-                    .into_iter()
-                    .enumerate()
-                    {
-                        let lead = if n == 0 {
-                            format!("{mark} ")
-                        } else {
-                            "    ".into()
-                        };
-                        let mut spans = vec![Span::raw(lead)];
-                        spans.extend(l.spans);
-                        let mut line = Line::from(spans);
-                        if i == w.selected {
-                            line = line.style(theme.selected());
-                        }
-                        lines.push(line);
-                    }
+                    let style = if i == w.selected {
+                        theme.selected()
+                    } else {
+                        Style::new()
+                    };
+                    let text = w.session.render(&choice.label);
+                    marked_item(&mut lines, mark, &text, width, theme, style);
                 }
                 lines.push(Line::default());
                 hint(
