@@ -457,20 +457,18 @@ impl<C: Clock> Walk<C> {
         self.form = self.step_form();
         self.typing = self.form.is_some();
         if let Some(step) = self.session.current_step()
-            && let StepKind::Checklist { .. } = step.kind
+            && let StepKind::Checklist { items, .. } = &step.kind
         {
-            let state = self
-                .session
-                .state()
-                .step(&step.id)
-                .cloned()
-                .unwrap_or_default();
-            let count = match &step.kind {
-                StepKind::Checklist { items, .. } => items.len(),
-                _ => 0,
-            };
-            self.selected = (0..count).find(|i| !state.items.contains(i)).unwrap_or(0);
+            let state = self.step_state(&step.id);
+            self.selected = (0..items.len())
+                .find(|i| !state.items.contains(i))
+                .unwrap_or(0);
         }
+    }
+
+    /// What the journal says of a step so far.
+    fn step_state(&self, id: &str) -> crate::session::StepState {
+        self.session.state().step(id).cloned().unwrap_or_default()
     }
 
     fn step_form(&self) -> Option<(String, Form)> {
@@ -691,12 +689,7 @@ impl<C: Clock> Walk<C> {
                 self.typing = true;
             }
             StepKind::Evidence { .. } | StepKind::Command { .. } => {
-                let state = self
-                    .session
-                    .state()
-                    .step(&step.id)
-                    .cloned()
-                    .unwrap_or_default();
+                let state = self.step_state(&step.id);
                 if state.evidence + state.commands > 0 {
                     self.apply(Action::Complete);
                 } else {
