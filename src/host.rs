@@ -2,8 +2,9 @@
 //! the clock is synchronised, and random bytes for session ids. Nothing here changes the machine.
 //!
 //! This is the one module with `unsafe` code: a read-only `adjtimex(2)` call, which no
-//! maintained crate wraps. The call passes a zeroed `timex` (`modes == 0` asks the kernel to
-//! change nothing) and reads the fields back.
+//! maintained crate wraps (the call passes a zeroed `timex`, and `modes == 0` asks the kernel to
+//! change nothing), and a `poll(2)` on standard input, to see a terminal that hung up (crossterm
+//! reads such a terminal in an endless loop).
 #![allow(unsafe_code)]
 
 use std::io::Read as _;
@@ -115,6 +116,41 @@ pub fn clock_state() -> ClockState {
 #[cfg(not(target_os = "linux"))]
 pub fn clock_state() -> ClockState {
     ClockState::unknown()
+}
+
+/// What waiting on the terminal gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    /// Something to read (a key, a paste, a resize report).
+    Ready,
+    /// Nothing within the time.
+    Timeout,
+    /// The terminal is gone (an SSH connection dropped, the window closed).
+    HungUp,
+}
+
+/// Waits up to `timeout` for standard input to have something to read, or to hang up.
+pub fn wait_for_input(timeout: std::time::Duration) -> Input {
+    let mut fds = [libc::pollfd {
+        fd: libc::STDIN_FILENO,
+        events: libc::POLLIN,
+        revents: 0,
+    }];
+    let millis = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+    // SAFETY: `fds` is a valid array of one `pollfd` that lives across the call.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, millis) };
+    let revents = fds[0].revents;
+    if n < 0 {
+        // Interrupted by a signal (a resize, SIGTERM): the caller looks at its flags.
+        return Input::Timeout;
+    }
+    if revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+        Input::HungUp
+    } else if revents & libc::POLLIN != 0 {
+        Input::Ready
+    } else {
+        Input::Timeout
+    }
 }
 
 #[cfg(test)]

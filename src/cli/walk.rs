@@ -2,7 +2,7 @@
 //! `custody start RUNBOOK` and `custody resume [SESSION]`. They find the runbook or the session,
 //! then hand over to `custody::tui`.
 
-use std::io::IsTerminal as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use custody::journal::{self, Mode};
@@ -69,8 +69,9 @@ fn need_terminal(what: &str) -> Result<(), Status> {
 fn finish(result: std::io::Result<String>) -> Status {
     match result {
         Ok(message) => {
+            // The terminal may be gone (a hang-up): a message nobody can read is not an error.
             if !message.is_empty() {
-                println!("{}", for_terminal(&message));
+                let _ = writeln!(std::io::stdout(), "{}", for_terminal(&message));
             }
             Status::Ok
         }

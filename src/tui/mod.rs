@@ -8,7 +8,9 @@
 //! environment (`NO_COLOR`, the locale).
 //!
 //! The loop is synchronous: it draws, waits up to a quarter of a second for a key (so that the
-//! clocks and countdowns move), and lets the app record deadlines that ran out. SIGTERM, SIGHUP
+//! clocks and countdowns move), and lets the app record deadlines that ran out. It waits with
+//! `poll(2)` itself, so that a terminal that hangs up ends the loop (paused, with the reason)
+//! even when no SIGHUP arrives. SIGTERM, SIGHUP
 //! (an SSH connection dropped) and SIGINT end it cleanly: the session is paused with the signal
 //! as the reason and the terminal is restored.
 
@@ -80,30 +82,41 @@ pub fn run<C: Clock + Clone>(mut app: App<C>) -> io::Result<String> {
     let mut terminal = ratatui::try_init()?;
     let _ = execute!(io::stdout(), EnableBracketedPaste);
     let result = event_loop(&mut terminal, &mut app, &signals);
-    let _ = execute!(io::stdout(), DisableBracketedPaste);
-    let _ = terminal.show_cursor();
-    ratatui::restore();
     if let Err(e) = &result {
-        // The terminal failed (it may be gone): leave the session paused with the reason.
+        // The terminal failed (it may be gone): pause the session with the reason, first.
         app.on_signal(&format!("a terminal error ({e})"));
     }
-    result.map(|()| app.done.unwrap_or_default())
+    let _ = execute!(io::stdout(), DisableBracketedPaste);
+    let _ = ratatui::try_restore();
+    // Restoring a terminal that is gone fails; ratatui would then report it on standard error,
+    // which is gone too, and that would abort the program. Such a terminal is let go instead.
+    if matches!(result, Ok(true) | Err(_)) || terminal.show_cursor().is_err() {
+        std::mem::forget(terminal);
+    }
+    result.map(|_| app.done.unwrap_or_default())
 }
 
+/// Runs until the app is done; true if the terminal hung up.
 fn event_loop<C: Clock + Clone>(
     terminal: &mut ratatui::DefaultTerminal,
     app: &mut App<C>,
     signals: &Signals,
-) -> io::Result<()> {
+) -> io::Result<bool> {
     loop {
         if let Some(name) = signals.take() {
             app.on_signal(name);
         }
         if app.done.is_some() {
-            return Ok(());
+            return Ok(false);
         }
         terminal.draw(|frame| view::render(app, frame))?;
-        if event::poll(TICK)? {
+        // Wait for input here rather than in crossterm, which reads a terminal that hung up in
+        // an endless loop; then take every event crossterm has, without waiting.
+        if crate::host::wait_for_input(TICK) == crate::host::Input::HungUp {
+            app.on_signal("a hang-up (the terminal was closed)");
+            return Ok(true);
+        }
+        while app.done.is_none() && event::poll(Duration::ZERO)? {
             match event::read()? {
                 Event::Key(key) if key.kind == KeyEventKind::Press => app.on_key(key),
                 Event::Paste(text) => app.on_paste(&text),
