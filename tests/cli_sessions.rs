@@ -99,6 +99,10 @@ fn verify_names_the_first_changed_event_and_its_byte_offset() {
         "{out}"
     );
     assert!(out.contains("last good hash (event 3)"), "{out}");
+    assert!(
+        out.contains("sealed     unknown (the journal is damaged before any seal)"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use custody::journal::event::{Mode, format_time};
 use custody::journal::sign::{SignatureCheck, Signer};
-use custody::journal::verify::{RunbookCheck, Signature, Verification};
+use custody::journal::verify::{RunbookCheck, Sealing, Signature, Verification};
 use custody::journal::{self, Digest};
 use custody::sanitize::for_terminal;
 use custody::session::{Session, SystemClock};
@@ -146,21 +146,27 @@ fn verification_text(v: &Verification) -> String {
             let _ = writeln!(out, "events     {}", v.events);
         }
     }
-    match &v.sealed {
-        Some((at, sealed)) => {
+    match v.sealing() {
+        Sealing::Sealed { at, seal } => {
             let _ = writeln!(
                 out,
                 "sealed     {}{}",
                 short_time(at),
-                if sealed.complete {
+                if seal.complete {
                     " (runbook followed to an end)"
                 } else {
                     " (before the runbook's end)"
                 }
             );
         }
-        None => {
+        Sealing::Open => {
             let _ = writeln!(out, "sealed     no (open)");
+        }
+        Sealing::Unknown => {
+            let _ = writeln!(
+                out,
+                "sealed     unknown (the journal is damaged before any seal)"
+            );
         }
     }
     let signature = match &v.signature {

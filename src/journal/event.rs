@@ -558,6 +558,225 @@ pub fn check_line_hash(line: &[u8]) -> Result<Digest, LineError> {
     }
 }
 
+/// [`Event::from_checked_line`], boxed: an event is a few hundred bytes, and readers pass each
+/// one through several hands (and threads) before it is used.
+pub fn decode_checked_line(line: &[u8], hash: Digest) -> Result<Box<Event>, LineError> {
+    // One UTF-8 check of the whole line is much cheaper than one per string.
+    let text = std::str::from_utf8(line).map_err(|e| {
+        LineError::Malformed(format!("not UTF-8 text (at byte {})", e.valid_up_to()))
+    })?;
+    let event = match decode_written(text) {
+        Some(event) => event,
+        None => {
+            serde_json::from_str::<Wire>(text)
+                .map_err(|e| LineError::Malformed(e.to_string()))?
+                .0
+        }
+    };
+    if event.hash != hash {
+        return Err(LineError::Malformed(
+            "the line has more than one `hash` member".into(),
+        ));
+    }
+    Ok(event)
+}
+
+/// Decodes a line written exactly as custody writes it (section 3 of `docs/JOURNAL.md`): the
+/// members in their order, without spaces, `time`, `offset`, `kind`, `prev` and `hash` in their
+/// one spelling. Those fixed parts are read by hand, and so are `actor` and `step` when their
+/// strings need no escapes; the rest of them, and `data`, go through the same `Deserialize`
+/// code as in [`Wire`]. It gives `Some` only for an event [`Wire`] decodes to the same value
+/// (the tests check this on changed lines), and `None` for anything else, a bad line included,
+/// which then goes to [`Wire`]: that decoder gives every answer this one does not, errors too.
+fn decode_written(text: &str) -> Option<Box<Event>> {
+    // serde_json refuses JSON nested more than 128 deep; `actor` and `data` are read here on
+    // their own, one level less deep than inside the line, so deep lines go to `Wire`.
+    let brackets = text.as_bytes().chunks(255).fold(0usize, |n, chunk| {
+        // Counted in a byte per chunk, which the compiler does 16 bytes at a time.
+        let in_chunk = chunk
+            .iter()
+            .fold(0u8, |k, b| k + u8::from(*b == b'{' || *b == b'['));
+        n + usize::from(in_chunk)
+    });
+    if brackets > 64 {
+        return None;
+    }
+    let mut p = Written { text, at: 0 };
+    p.literal("{\"seq\":")?;
+    let seq = p.number()?;
+    p.literal(",\"time\":\"")?;
+    let time = parse_written_time(p.take(27)?.as_bytes())?;
+    p.literal("\",\"offset\":\"")?;
+    let offset = parse_offset(p.take(6)?)?;
+    p.literal("\",\"actor\":")?;
+    let actor = match p.plain_actor() {
+        Some(actor) => actor,
+        None => p.value::<Actor>()?,
+    };
+    p.literal(",\"step\":")?;
+    let step = if p.literal("null").is_some() {
+        None
+    } else if let Some(step) = p.plain_string() {
+        Some(step.to_owned())
+    } else {
+        p.value::<Option<String>>()?
+    };
+    p.literal(",\"kind\":\"")?;
+    let kind = p.take_until(b'"')?;
+    p.literal("\",\"data\":")?;
+    let body = p.body(kind)?;
+    p.literal(",\"prev\":\"")?;
+    let prev = Digest::from_hex(p.take(64)?)?;
+    p.literal("\",\"hash\":\"")?;
+    let hash = Digest::from_hex(p.take(64)?)?;
+    p.literal("\"}")?;
+    (p.at == text.len()).then(|| {
+        Box::new(Event {
+            seq,
+            time,
+            offset,
+            actor,
+            step,
+            body,
+            prev,
+            hash,
+        })
+    })
+}
+
+/// A line being read by [`decode_written`].
+struct Written<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Written<'a> {
+    fn rest(&self) -> &'a str {
+        self.text.get(self.at..).unwrap_or_default()
+    }
+
+    fn literal(&mut self, expected: &str) -> Option<()> {
+        self.rest()
+            .starts_with(expected)
+            .then(|| self.at += expected.len())
+    }
+
+    fn take(&mut self, len: usize) -> Option<&'a str> {
+        let taken = self.rest().get(..len)?;
+        self.at += len;
+        Some(taken)
+    }
+
+    /// Up to the byte `end`, which must come before any `\\`, control or non-ASCII byte.
+    fn take_until(&mut self, end: u8) -> Option<&'a str> {
+        let rest = self.rest();
+        let len = rest
+            .bytes()
+            .position(|b| b == end || b == b'\\' || !(b' '..=b'~').contains(&b))?;
+        if rest.as_bytes()[len] != end {
+            return None;
+        }
+        self.take(len)
+    }
+
+    /// A string in quotes without escapes, control or non-ASCII characters, whose value is
+    /// then its bytes as they are. `None` (and nothing read) for any other string.
+    fn plain_string(&mut self) -> Option<&'a str> {
+        let at = self.at;
+        let found = self
+            .literal("\"")
+            .and_then(|()| self.take_until(b'"'))
+            .and_then(|text| self.literal("\"").map(|()| text));
+        if found.is_none() {
+            self.at = at;
+        }
+        found
+    }
+
+    /// `{"role":ROLE}` or `{"role":ROLE,"name":NAME}` with plain strings, as custody writes an
+    /// actor. `None` (and nothing read) for anything else.
+    fn plain_actor(&mut self) -> Option<Actor> {
+        let at = self.at;
+        let actor = (|| {
+            self.literal("{\"role\":")?;
+            let role = match self.plain_string()? {
+                "operator" => Role::Operator,
+                "witness" => Role::Witness,
+                "facilitator" => Role::Facilitator,
+                "custody" => Role::Custody,
+                _ => return None,
+            };
+            let name = if self.literal("}").is_some() {
+                None
+            } else {
+                self.literal(",\"name\":")?;
+                let name = self.plain_string()?.to_owned();
+                self.literal("}")?;
+                Some(name)
+            };
+            Some(Actor { role, name })
+        })();
+        if actor.is_none() {
+            self.at = at;
+        }
+        actor
+    }
+
+    /// A JSON integer as `serde_json` reads it into a `u64`: no sign, no leading zero.
+    fn number(&mut self) -> Option<u64> {
+        let rest = self.rest().as_bytes();
+        let len = rest.iter().position(|b| !b.is_ascii_digit())?;
+        if len == 0 || (len > 1 && rest[0] == b'0') {
+            return None;
+        }
+        let value = rest[..len].iter().try_fold(0u64, |n, d| {
+            n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+        })?;
+        self.at += len;
+        Some(value)
+    }
+
+    /// One JSON value, through its `Deserialize`.
+    fn value<T: Deserialize<'a>>(&mut self) -> Option<T> {
+        let rest = self.rest();
+        // Whitespace before the value is not custody's form.
+        if !rest.starts_with([
+            '{', '[', '"', 'n', 't', 'f', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9',
+        ]) {
+            return None;
+        }
+        let mut values = serde_json::Deserializer::from_str(rest).into_iter::<T>();
+        let value = values.next()?.ok()?;
+        self.at += values.byte_offset();
+        Some(value)
+    }
+
+    /// `data` as the payload of `kind` (the same dispatch as [`BodySeed`]).
+    fn body(&mut self, kind: &str) -> Option<Body> {
+        Some(match kind {
+            "session_started" => Body::SessionStarted(Box::new(self.value()?)),
+            "step_started" => Body::StepStarted(self.value()?),
+            "item_confirmed" => Body::ItemConfirmed(self.value()?),
+            "step_completed" => Body::StepCompleted(self.value()?),
+            "decision_made" => Body::DecisionMade(self.value()?),
+            "fields_recorded" => Body::FieldsRecorded(self.value()?),
+            "note_added" => Body::NoteAdded(self.value()?),
+            "step_skipped" => Body::StepSkipped(self.value()?),
+            "evidence_recorded" => Body::EvidenceRecorded(self.value()?),
+            "command_run" => Body::CommandRun(self.value()?),
+            "contact_made" => Body::ContactMade(self.value()?),
+            "custody_transferred" => Body::CustodyTransferred(self.value()?),
+            "inject_released" => Body::InjectReleased(self.value()?),
+            "deadline_passed" => Body::DeadlinePassed(self.value()?),
+            "paused" => Body::Paused(self.value()?),
+            "resumed" => Body::Resumed(self.value()?),
+            "recovered" => Body::Recovered(self.value()?),
+            "sealed" => Body::Sealed(self.value()?),
+            _ => return None,
+        })
+    }
+}
+
 impl Event {
     /// Reads one line (without its newline) into an event, checking its own hash.
     pub fn from_line(line: &[u8]) -> Result<Self, LineError> {
@@ -569,19 +788,7 @@ impl Event {
     /// [`check_line_hash`] and found to be `hash`. Every member is decoded: a `kind` this version
     /// does not know, or `data` that does not decode as its kind's, is refused.
     pub fn from_checked_line(line: &[u8], hash: Digest) -> Result<Self, LineError> {
-        // One UTF-8 check of the whole line is much cheaper than one per string.
-        let text = std::str::from_utf8(line).map_err(|e| {
-            LineError::Malformed(format!("not UTF-8 text (at byte {})", e.valid_up_to()))
-        })?;
-        let event: Self = serde_json::from_str::<Wire>(text)
-            .map_err(|e| LineError::Malformed(e.to_string()))?
-            .0;
-        if event.hash != hash {
-            return Err(LineError::Malformed(
-                "the line has more than one `hash` member".into(),
-            ));
-        }
-        Ok(event)
+        decode_checked_line(line, hash).map(|event| *event)
     }
 
     /// The time as the operator's clock showed it.
@@ -695,7 +902,7 @@ mod offset {
 /// members may come in any order and unknown ones are ignored, as the format says; only when
 /// `data` comes before `kind` (custody never writes that) is `data` held as a JSON value until
 /// its kind is known.
-struct Wire(Event);
+struct Wire(Box<Event>);
 
 impl<'de> Deserialize<'de> for Wire {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -809,7 +1016,11 @@ impl<'de> serde::de::DeserializeSeed<'de> for BodySeed {
 }
 
 /// `Some(value)`, or a duplicate-member error if the member was already read.
-fn once<T, E: serde::de::Error>(slot: &mut Option<T>, name: &'static str, value: T) -> Result<(), E> {
+fn once<T, E: serde::de::Error>(
+    slot: &mut Option<T>,
+    name: &'static str,
+    value: T,
+) -> Result<(), E> {
     if slot.is_some() {
         return Err(E::duplicate_field(name));
     }
@@ -886,7 +1097,7 @@ impl<'de> serde::de::Visitor<'de> for WireVisitor {
                 .map_err(A::Error::custom)?,
             (None, None) => return Err(A::Error::missing_field("data")),
         };
-        Ok(Wire(Event {
+        Ok(Wire(Box::new(Event {
             seq: seq.ok_or_else(|| A::Error::missing_field("seq"))?,
             time: time.ok_or_else(|| A::Error::missing_field("time"))?,
             offset: offset.ok_or_else(|| A::Error::missing_field("offset"))?,
@@ -895,7 +1106,7 @@ impl<'de> serde::de::Visitor<'de> for WireVisitor {
             body,
             prev: prev.ok_or_else(|| A::Error::missing_field("prev"))?,
             hash: hash.ok_or_else(|| A::Error::missing_field("hash"))?,
-        }))
+        })))
     }
 }
 
@@ -954,6 +1165,10 @@ mod tests {
         ));
         let back = Event::from_line(&line[..line.len() - 1]).unwrap();
         assert_eq!(back, event);
+        // Read by hand, as custody writes it, and by the general decoder alike.
+        let text = text.trim_end();
+        assert_eq!(*decode_written(text).unwrap(), event);
+        assert_eq!(*serde_json::from_str::<Wire>(text).unwrap().0, event);
     }
 
     #[test]
@@ -986,4 +1201,267 @@ mod tests {
         assert_eq!(parse_offset("+01:60"), None);
         assert_eq!(parse_offset("01:00+"), None);
     }
+
+    /// One body of every kind, with escapes, non-ASCII text and `null`s in places.
+    pub(crate) fn every_kind() -> Vec<Body> {
+        let file = |name: &str| FileRef {
+            file: format!("evidence/{name}"),
+            size: 12,
+            sha256: Digest::of(name.as_bytes()),
+        };
+        let party = |name: &str| Party {
+            name: name.into(),
+            role: Some("detective".into()),
+            organisation: None,
+        };
+        let time = draft().time;
+        let bodies = vec![
+            Body::SessionStarted(Box::new(crate::journal::testing::started())),
+            Body::StepStarted(StepStarted {
+                reason: "redo \"it\"".into(),
+            }),
+            Body::ItemConfirmed(ItemConfirmed {
+                item: 3,
+                text: "Check the disk".into(),
+            }),
+            Body::StepCompleted(StepCompleted { next: None }),
+            Body::DecisionMade(DecisionMade {
+                choice: "yes".into(),
+                label: "Yes — go on".into(),
+                reason: "because\tso".into(),
+                next: "end".into(),
+            }),
+            Body::FieldsRecorded(FieldsRecorded {
+                values: [
+                    ("a".to_owned(), "1".to_owned()),
+                    ("b".into(), "x\ny".into()),
+                ]
+                .into(),
+                next: Some("next".into()),
+            }),
+            Body::NoteAdded(NoteAdded {
+                text: "plain note".into(),
+            }),
+            Body::StepSkipped(StepSkipped {
+                reason: "n/a".into(),
+                next: None,
+            }),
+            Body::EvidenceRecorded(EvidenceRecorded {
+                paths: vec!["/srv".into(), "/home/é".into()],
+                files: 2,
+                bytes: 4096,
+                manifest: Some(file("manifest")),
+                errors: vec!["/srv/x: denied".into()],
+                cancelled: true,
+            }),
+            Body::CommandRun(CommandRun {
+                argv: vec!["ls".into(), "-l".into()],
+                changes_system: false,
+                started: time,
+                duration_ms: 12,
+                exit_code: None,
+                signal: Some(9),
+                timed_out: true,
+                stdout: Some(file("out")),
+                stderr: None,
+                error: Some("killed".into()),
+            }),
+            Body::ContactMade(ContactMade {
+                purpose: ContactPurpose::Report,
+                role: Some("police".into()),
+                to: "Police".into(),
+                channel: "phone".into(),
+                at: None,
+                reference: Some("REF-1".into()),
+                person: None,
+                notes: Some("n".into()),
+                next: None,
+            }),
+            Body::CustodyTransferred(CustodyTransferred {
+                items: "disk".into(),
+                from: party("A"),
+                to: party("B"),
+                at: Some("noon".into()),
+                location: "locker".into(),
+                next: Some("end".into()),
+            }),
+            Body::InjectReleased(InjectReleased {
+                inject: "i1".into(),
+                title: "Inject".into(),
+            }),
+            Body::DeadlinePassed(DeadlinePassed {
+                deadline: "d".into(),
+                label: "24 h".into(),
+                due: time,
+            }),
+            Body::Paused(Paused { reason: None }),
+            Body::Resumed(Resumed {
+                interrupted: true,
+                gap_seconds: -5,
+                host: "h".into(),
+                tool: Tool::this(),
+            }),
+            Body::Recovered(Recovered {
+                offset: 100,
+                length: 7,
+                sha256: Digest::of(b"torn"),
+                saved_as: "torn-100.bin".into(),
+            }),
+            Body::Sealed(Sealed {
+                complete: false,
+                note: None,
+                signed_by: Some(SignerRef {
+                    key_id: "53616B35F4E78FFB".into(),
+                    public_key: "RWT7".into(),
+                }),
+            }),
+        ];
+        let kinds: Vec<&str> = bodies.iter().map(Body::kind).collect();
+        assert_eq!(kinds, Body::KINDS, "one body of every kind, in order");
+        bodies
+    }
+
+    /// The lines of one event of every kind, with a few actors and steps, without newlines.
+    fn sample_lines() -> Vec<(String, Event)> {
+        let actors = [
+            Actor::person(Role::Operator, "A. Jansen"),
+            Actor::custody(),
+            Actor::person(Role::Facilitator, "Zoë \"Z\" Bakker"),
+        ];
+        let steps = [Some("stop".to_owned()), None, Some("ünïcode".to_owned())];
+        every_kind()
+            .into_iter()
+            .enumerate()
+            .map(|(i, body)| {
+                let d = Draft {
+                    actor: actors[i % 3].clone(),
+                    step: steps[i % 3].clone(),
+                    body,
+                    ..draft()
+                };
+                let (line, event) = d.seal(i as u64 + 1, Digest::of(&i.to_le_bytes())).unwrap();
+                let mut text = String::from_utf8(line).unwrap();
+                text.pop();
+                (text, event)
+            })
+            .collect()
+    }
+
+    /// Both decoders, checking that the hand-read one only ever agrees with the general one.
+    fn decode_both(text: &str) -> Result<Event, String> {
+        let general = serde_json::from_str::<Wire>(text).map(|w| *w.0);
+        if let Some(fast) = decode_written(text) {
+            assert_eq!(
+                general.as_ref().ok(),
+                Some(&*fast),
+                "the hand-read decoder accepted what the general one does not: {text}"
+            );
+        }
+        general.map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn every_kind_reads_back_by_both_decoders() {
+        for (text, event) in sample_lines() {
+            assert_eq!(decode_both(&text), Ok(event.clone()), "{text}");
+            assert_eq!(
+                decode_written(&text).map(|e| *e),
+                Some(event),
+                "custody's own line must take the fast path: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_kind_or_undecodable_data_is_refused() {
+        let (text, _) = sample_lines().remove(6);
+        assert!(text.contains("\"kind\":\"note_added\",\"data\":{\"text\":\"plain note\"}"));
+        for (from, to) in [
+            ("\"note_added\"", "\"note_edited\""),
+            ("{\"text\":\"plain note\"}", "{\"txt\":\"plain note\"}"),
+            ("{\"text\":\"plain note\"}", "{\"text\":7}"),
+            ("{\"text\":\"plain note\"}", "null"),
+            (
+                "\"time\":\"2026-11-23T09:15:02.123456Z\"",
+                "\"time\":\"2026-11-23T09:15:02\"",
+            ),
+            ("\"+01:00\"", "\"+1:00\""),
+        ] {
+            let bad = text.replacen(from, to, 1);
+            assert_ne!(bad, text);
+            assert!(decode_both(&bad).is_err(), "{bad}");
+        }
+        // Members in another order, spaces and unknown members are read, by the general decoder.
+        let reordered = text.replacen(
+            "\"kind\":\"note_added\",\"data\":{\"text\":\"plain note\"}",
+            "\"data\": {\"text\":\"plain note\", \"more\":[1]},\"extra\":null, \"kind\":\"note_added\"",
+            1,
+        );
+        assert!(decode_written(&reordered).is_none());
+        assert!(decode_both(&reordered).is_ok(), "{reordered}");
+        let twice = text.replacen(",\"prev\"", ",\"seq\":1,\"prev\"", 1);
+        assert!(decode_both(&twice).is_err());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 2000,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// Changed lines: wherever the hand-read decoder gives an event, the general decoder
+        /// gives the same one.
+        #[test]
+        fn the_hand_read_decoder_agrees_with_the_general_one(
+            which in 0usize..18,
+            edits in proptest::collection::vec((0usize..2000, 0usize..3, 0usize..PIECES.len()), 1..4),
+        ) {
+            let (text, _) = sample_lines().swap_remove(which);
+            let mut bytes = text.into_bytes();
+            for (at, how, piece) in edits {
+                let at = at % (bytes.len() + 1);
+                let piece = PIECES[piece].as_bytes();
+                match how {
+                    0 => {
+                        bytes.splice(at..at, piece.iter().copied());
+                    }
+                    1 if at < bytes.len() => {
+                        bytes.remove(at);
+                    }
+                    _ => {
+                        let end = (at + piece.len()).min(bytes.len());
+                        bytes.splice(at..end, piece.iter().copied());
+                    }
+                }
+            }
+            if let Ok(text) = std::str::from_utf8(&bytes) {
+                let _ = decode_both(text);
+            }
+        }
+
+        /// The hand-read time is chrono's.
+        #[test]
+        fn written_times_read_as_chrono_reads_them(
+            digits in proptest::collection::vec(0u8..10, 20),
+            second in 55u32..62,
+        ) {
+            let d = &digits;
+            let text = format!(
+                "{}{}{}{}-{}{}-{}{}T{}{}:{}{}:{second:02}.{}{}{}{}{}{}Z",
+                d[0], d[1], d[2], d[3], d[4] % 2, d[5], d[6] % 4, d[7], d[8] % 3, d[9], d[10] % 7,
+                d[11], d[12], d[13], d[14], d[15], d[16], d[17]
+            );
+            let chrono = DateTime::parse_from_rfc3339(&text).map(|t| t.with_timezone(&Utc)).ok();
+            if let Some(fast) = parse_written_time(text.as_bytes()) {
+                proptest::prop_assert_eq!(Some(fast), chrono, "{}", text);
+            }
+            proptest::prop_assert_eq!(parse_time(&text).ok(), chrono, "{}", text);
+        }
+    }
+
+    /// Bytes that matter to JSON and to the hand-read forms.
+    const PIECES: [&str; 22] = [
+        "\"", "\\", " ", "{", "}", "[", "]", ",", ":", "0", "9", "-", "a", "F", "Z", "n", "null",
+        "é", "\\u0041", "\\\"", "\u{1}", "1e5",
+    ];
 }

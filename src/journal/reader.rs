@@ -5,18 +5,20 @@
 //! newline is a torn write and is reported as such, never dropped.
 //!
 //! [`Scanner`] does everything on the calling thread. [`ReadAhead`] makes the same checks, in
-//! the same order and with the same messages, but reads the file and computes each line's
-//! SHA-256 on a second thread while the calling thread decodes the lines before; `custody
-//! verify` uses it. Both go through [`Chain::check`], so the rules live in one place.
+//! the same order and with the same messages, but shares the work with a second thread that
+//! reads the file and hashes the lines ahead; `custody verify` uses it. Both go through
+//! `Chain::check`, so the rules live in one place, and both decode every event with
+//! [`decode_checked_line`], the decoder `Session::open` relies on.
 
 use std::borrow::Cow;
 use std::io::{self, BufRead, BufReader, Read};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 use std::thread;
 
 use serde::Deserialize;
 
-use super::event::{Body, Event, LineError, check_line_hash};
+use super::event::{Body, Event, LineError, check_line_hash, decode_checked_line};
 use super::hash::Digest;
 use super::writer::MAX_LINE;
 
@@ -81,19 +83,19 @@ pub struct Link<'a> {
     pub kind: &'static str,
     /// The line without its newline.
     pub line: &'a [u8],
-    decoded: Event,
+    decoded: Box<Event>,
 }
 
 impl Link<'_> {
     /// The event, decoded in full when the line was read (so this no longer fails; the
     /// `Result` is kept for existing callers).
     pub fn event(self) -> Result<Event, Problem> {
-        Ok(self.decoded)
+        Ok(*self.decoded)
     }
 
     /// The event, decoded in full when the line was read.
     pub fn into_event(self) -> Event {
-        self.decoded
+        *self.decoded
     }
 
     pub fn as_event(&self) -> &Event {
@@ -121,7 +123,11 @@ fn describe_line_error(e: &LineError) -> String {
 /// A `kind` from the file, fit to be shown: escaped, and cut short if long.
 fn shown_kind(kind: &str) -> String {
     const MAX: usize = 64;
-    let mut out: String = kind.chars().take(MAX).flat_map(char::escape_debug).collect();
+    let mut out: String = kind
+        .chars()
+        .take(MAX)
+        .flat_map(char::escape_debug)
+        .collect();
     if kind.chars().nth(MAX).is_some() {
         out.push('…');
     }
@@ -178,7 +184,8 @@ impl Chain {
 
     /// Checks one piece as read: a whole line with its newline, or, at the end, what is left
     /// without one (at most [`MAX_LINE`] bytes: a reader stops there). `hashed` is the result
-    /// of [`check_line_hash`] on the line when it was computed ahead.
+    /// of [`check_line_hash`] on the line, and `decoded` that of [`decode_checked_line`] with
+    /// the hash it gave, when they were computed ahead.
     ///
     /// The checks come in the order of `docs/JOURNAL.md` section 5, and the first that fails is
     /// reported: the line ends (or is torn, or too long), nothing follows a seal, the hash
@@ -189,6 +196,7 @@ impl Chain {
         &mut self,
         piece: &'a [u8],
         hashed: Option<Result<Digest, LineError>>,
+        decoded: Option<Result<Box<Event>, LineError>>,
     ) -> Result<Link<'a>, Problem> {
         let offset = self.offset;
         let seq = self.next_seq;
@@ -223,7 +231,9 @@ impl Chain {
         let hash = hashed
             .unwrap_or_else(|| check_line_hash(line))
             .map_err(|e| bad(describe_line_error(&e)))?;
-        let event = Event::from_checked_line(line, hash).map_err(|e| bad(self.explain(line, &e)))?;
+        let event = decoded
+            .unwrap_or_else(|| decode_checked_line(line, hash))
+            .map_err(|e| bad(self.explain(line, &e)))?;
         let kind = event.body.kind();
         self.follows(event.seq, &event.prev, kind).map_err(bad)?;
         if kind == "sealed" {
@@ -306,7 +316,7 @@ impl<R: BufRead> Scanner<R> {
             return Ok(None);
         }
         self.chain
-            .check(&self.buf, None)
+            .check(&self.buf, None, None)
             .map(Some)
             .map_err(ScanError::Bad)
     }
@@ -331,10 +341,10 @@ fn read_piece(input: &mut impl BufRead, buf: &mut Vec<u8>) -> io::Result<bool> {
 
 /// How many bytes the read-ahead thread reads at a time.
 const BLOCK: usize = 1 << 18;
-/// How many blocks may wait, read and hashed, for the checking thread.
+/// How many blocks may wait, read (and mostly hashed), for the checking thread.
 const BLOCKS_AHEAD: usize = 2;
 
-/// Lines read ahead: the bytes, and where each piece ends, with its hash check.
+/// Lines read ahead: the bytes, and where each piece ends, with what was checked of it.
 #[derive(Debug)]
 struct Block {
     /// Always `BLOCK` bytes or more long; only the pieces' bytes are meaningful.
@@ -346,8 +356,11 @@ struct Block {
 struct Piece {
     /// The end of the piece in the block (its start is the end of the one before, or 0).
     end: usize,
-    /// [`check_line_hash`] of the line, for a piece that ends in a newline.
+    /// [`check_line_hash`] of the line, when the read-ahead thread did it (a piece without a
+    /// newline has none; the checking thread hashes any other piece without one).
     hashed: Option<Result<Digest, LineError>>,
+    /// [`decode_checked_line`] of the line, when the read-ahead thread had time to do it.
+    decoded: Option<Result<Box<Event>, LineError>>,
 }
 
 #[derive(Debug)]
@@ -358,10 +371,14 @@ enum Ahead {
     Failed(io::Error),
 }
 
-/// Walks a journal's lines like [`Scanner`], with the reading and each line's SHA-256 done on a
-/// second thread, a few blocks ahead of the checks on the calling thread. Memory stays bounded:
-/// at most `BLOCKS_AHEAD + 2` blocks of 256 KiB, or of the longest line when it is longer.
-/// When no thread can be started it does everything on the calling thread, as [`Scanner`] does.
+/// Walks a journal's lines like [`Scanner`], with the same checks, results and messages, but
+/// with the work shared by two threads: a second thread reads the file a few blocks ahead and
+/// hashes the lines, while the calling thread decodes them and applies the chain rules. The
+/// two even out as they go (see `hand_over`): the calling thread hashes the lines the other had
+/// no time for, and the other decodes lines while the calling thread is behind. Memory stays
+/// bounded: at most `BLOCKS_AHEAD + 2` blocks of 256 KiB (or of the longest line, when longer)
+/// with their decoded events. When no thread can be started it does everything on the calling
+/// thread, as [`Scanner`] does.
 #[derive(Debug)]
 pub struct ReadAhead<R> {
     chain: Chain,
@@ -372,6 +389,8 @@ pub struct ReadAhead<R> {
 enum Source<R> {
     Thread {
         blocks: Option<mpsc::Receiver<Ahead>>,
+        /// Blocks sent and not yet received: the read-ahead thread shares its work by it.
+        queued: Arc<AtomicUsize>,
         spare: mpsc::Sender<Block>,
         current: Option<Block>,
         /// The next piece of `current`, and where it starts.
@@ -391,17 +410,20 @@ impl<R: Read + Send + 'static> ReadAhead<R> {
         let (blocks_tx, blocks) = mpsc::sync_channel(BLOCKS_AHEAD);
         let (spare, spare_rx) = mpsc::channel();
         let (input_tx, input_rx) = mpsc::channel::<R>();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let queued_there = Arc::clone(&queued);
         let spawned = thread::Builder::new()
             .name("custody-read-ahead".into())
             .spawn(move || {
                 if let Ok(input) = input_rx.recv() {
-                    read_ahead(input, &blocks_tx, &spare_rx);
+                    read_ahead(input, &blocks_tx, &spare_rx, &queued_there);
                 }
             });
         let source = match spawned {
             Ok(worker) => match input_tx.send(input) {
                 Ok(()) => Source::Thread {
                     blocks: Some(blocks),
+                    queued,
                     spare,
                     current: None,
                     next: 0,
@@ -453,15 +475,16 @@ impl<R: Read> ReadAhead<R> {
     /// The next good line, `None` at the clean end of the journal, or what is wrong.
     pub fn next_link(&mut self) -> Result<Option<Link<'_>>, ScanError> {
         let Self { chain, source } = self;
-        let (piece, hashed) = match source {
+        let (piece, hashed, decoded) = match source {
             Source::Inline { input, buf } => {
                 if !read_piece(input, buf)? {
                     return Ok(None);
                 }
-                (&buf[..], None)
+                (&buf[..], None, None)
             }
             Source::Thread {
                 blocks,
+                queued,
                 spare,
                 current,
                 next,
@@ -480,6 +503,7 @@ impl<R: Read> ReadAhead<R> {
                     let received = blocks.as_ref().map(mpsc::Receiver::recv);
                     match received {
                         Some(Ok(Ahead::Block(block))) => {
+                            queued.fetch_sub(1, Ordering::AcqRel);
                             *current = Some(block);
                             (*next, *start) = (0, 0);
                         }
@@ -500,13 +524,16 @@ impl<R: Read> ReadAhead<R> {
                     return Ok(None);
                 };
                 let piece = &mut block.pieces[*next];
-                let hashed = piece.hashed.take();
+                let (hashed, decoded) = (piece.hashed.take(), piece.decoded.take());
                 let from = *start;
                 (*next, *start) = (*next + 1, piece.end);
-                (&block.buf[from..piece.end], hashed)
+                (&block.buf[from..piece.end], hashed, decoded)
             }
         };
-        chain.check(piece, hashed).map(Some).map_err(ScanError::Bad)
+        chain
+            .check(piece, hashed, decoded)
+            .map(Some)
+            .map_err(ScanError::Bad)
     }
 }
 
@@ -523,10 +550,15 @@ impl<R> Drop for ReadAhead<R> {
 }
 
 /// The read-ahead thread: reads `input` in blocks, cuts them into pieces as [`read_piece`]
-/// does, checks each line's hash, and sends the blocks in order. Returns when the input ends,
+/// does, and hands them over in order ([`hand_over`] hashes their lines). Returns when the input ends,
 /// after an unterminated piece (torn, or a line longer than [`MAX_LINE`]: the reader reports it
 /// and reads no further), on a read error, or when the receiver is gone.
-fn read_ahead(mut input: impl Read, blocks: &mpsc::SyncSender<Ahead>, spare: &mpsc::Receiver<Block>) {
+fn read_ahead(
+    mut input: impl Read,
+    blocks: &mpsc::SyncSender<Ahead>,
+    spare: &mpsc::Receiver<Block>,
+    queued: &AtomicUsize,
+) {
     let fresh = || Block {
         buf: vec![0; BLOCK],
         pieces: Vec::new(),
@@ -560,18 +592,18 @@ fn read_ahead(mut input: impl Read, blocks: &mpsc::SyncSender<Ahead>, spare: &mp
             let ends_line = found > 0 && block.buf[start + found - 1] == b'\n';
             if ends_line && found <= MAX_LINE {
                 let end = start + found;
-                let hashed = check_line_hash(&block.buf[start..end - 1]);
                 block.pieces.push(Piece {
                     end,
-                    hashed: Some(hashed),
+                    hashed: None,
+                    decoded: None,
                 });
                 start = end;
-            } else if filled - start >= MAX_LINE || (at_end && failed.is_none() && start < filled)
-            {
+            } else if filled - start >= MAX_LINE || (at_end && failed.is_none() && start < filled) {
                 // More than a line may hold without its newline, or a torn last line.
                 block.pieces.push(Piece {
                     end: start + (filled - start).min(MAX_LINE),
                     hashed: None,
+                    decoded: None,
                 });
                 stopped = true;
                 break;
@@ -595,11 +627,12 @@ fn read_ahead(mut input: impl Read, blocks: &mpsc::SyncSender<Ahead>, spare: &mp
         let carried = filled - start;
         if !done {
             if next.buf.len() < carried {
-                next.buf.resize(carried.next_power_of_two().min(MAX_LINE + 1), 0);
+                next.buf
+                    .resize(carried.next_power_of_two().min(MAX_LINE + 1), 0);
             }
             next.buf[..carried].copy_from_slice(&block.buf[start..filled]);
         }
-        if !block.pieces.is_empty() && blocks.send(Ahead::Block(block)).is_err() {
+        if !block.pieces.is_empty() && !hand_over(block, blocks, queued) {
             return;
         }
         if done {
@@ -609,6 +642,46 @@ fn read_ahead(mut input: impl Read, blocks: &mpsc::SyncSender<Ahead>, spare: &mp
         }
         block = next;
         filled = carried;
+    }
+}
+
+/// Hashes a block's lines and sends it to the checking thread, sharing the work with that
+/// thread as their speeds allow: hashing stops early when the checking thread has no block
+/// waiting (it then hashes the rest itself, as [`Scanner`] does), and while it has its fill of
+/// blocks waiting (the channel is full) this thread decodes lines too. `false` when the checking
+/// thread is gone.
+fn hand_over(mut block: Block, blocks: &mpsc::SyncSender<Ahead>, queued: &AtomicUsize) -> bool {
+    let mut start = 0;
+    for (i, piece) in block.pieces.iter_mut().enumerate() {
+        if i > 0 && queued.load(Ordering::Acquire) == 0 {
+            break;
+        }
+        if block.buf[piece.end - 1] == b'\n' {
+            piece.hashed = Some(check_line_hash(&block.buf[start..piece.end - 1]));
+        }
+        start = piece.end;
+    }
+    let mut decoded = 0;
+    start = 0;
+    loop {
+        queued.fetch_add(1, Ordering::AcqRel);
+        match blocks.try_send(Ahead::Block(block)) {
+            Ok(()) => return true,
+            Err(mpsc::TrySendError::Disconnected(_)) => return false,
+            Err(mpsc::TrySendError::Full(Ahead::Block(back))) => block = back,
+            Err(mpsc::TrySendError::Full(other)) => return blocks.send(other).is_ok(),
+        }
+        queued.fetch_sub(1, Ordering::AcqRel);
+        let Some(piece) = block.pieces.get_mut(decoded) else {
+            queued.fetch_add(1, Ordering::AcqRel);
+            return blocks.send(Ahead::Block(block)).is_ok();
+        };
+        if let Some(Ok(hash)) = &piece.hashed {
+            let line = &block.buf[start..piece.end - 1];
+            piece.decoded = Some(decode_checked_line(line, *hash));
+        }
+        start = piece.end;
+        decoded += 1;
     }
 }
 
@@ -713,10 +786,70 @@ mod tests {
         }
         // Cuts and flips around the block boundaries give the same problem.
         for at in [BLOCK - 1, BLOCK, BLOCK + 1, 2 * BLOCK + 7, bytes.len() - 2] {
-            assert_eq!(scan_ahead(&bytes[..at]).0, scan(&bytes[..at]), "cut at {at}");
+            assert_eq!(
+                scan_ahead(&bytes[..at]).0,
+                scan(&bytes[..at]),
+                "cut at {at}"
+            );
             let mut flipped = bytes.clone();
             flipped[at] ^= 0x01;
             assert_eq!(scan_ahead(&flipped).0, scan(&flipped), "flip at {at}");
+        }
+    }
+
+    /// Gives `good` bytes, then fails.
+    struct Failing {
+        good: io::Cursor<Vec<u8>>,
+    }
+
+    impl Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            match self.good.read(buf)? {
+                0 => Err(io::Error::other("the disk is gone")),
+                n => Ok(n),
+            }
+        }
+    }
+
+    #[test]
+    fn a_read_error_is_an_error_for_both_readers() {
+        let bytes = journal(1000);
+        let mut plain = Scanner::new(BufReader::new(Failing {
+            good: io::Cursor::new(bytes.clone()),
+        }));
+        let mut ahead = ReadAhead::new(Failing {
+            good: io::Cursor::new(bytes),
+        });
+        let plain_end = loop {
+            match plain.next_link() {
+                Ok(Some(_)) => {}
+                other => break other.map(|_| ()),
+            }
+        };
+        let ahead_end = loop {
+            match ahead.next_link() {
+                Ok(Some(_)) => {}
+                other => break other.map(|_| ()),
+            }
+        };
+        assert!(matches!(plain_end, Err(ScanError::Io(_))), "{plain_end:?}");
+        assert!(matches!(ahead_end, Err(ScanError::Io(_))), "{ahead_end:?}");
+        assert_eq!(
+            ahead.events(),
+            1000,
+            "every whole line before the error was read"
+        );
+    }
+
+    #[test]
+    fn dropping_a_reader_half_way_stops_its_thread() {
+        let bytes = journal(5000);
+        for read in [0, 1, 700] {
+            let mut ahead = ReadAhead::new(io::Cursor::new(bytes.clone()));
+            for _ in 0..read {
+                ahead.next_link().unwrap().unwrap();
+            }
+            drop(ahead); // joins the thread: this returns only if the thread stopped
         }
     }
 }

@@ -34,7 +34,10 @@ pub enum RunbookCheck {
 pub enum Signature {
     /// No signature file, and the seal (if any) names no key.
     None,
-    /// Checked with the key given by the user.
+    /// Checked with the key given by the user. Also `Checked(Invalid(reason))`, with or without
+    /// a key, for a signature file that cannot stand whatever the key: one beside a journal
+    /// without a signed seal (the reason begins "a signature file (journal.jsonl.minisig) exists
+    /// but there is no signed seal"), or one that cannot be read.
     Checked(SignatureCheck),
     /// Checked with the key named in the seal event only: proves the journal was not changed
     /// since signing, but not who signed; compare the key id with the signer's published key.
@@ -258,13 +261,19 @@ fn check_signature(
     };
     if recorded.is_none() {
         let why = match v.sealing() {
-            Sealing::Sealed { .. } => "the seal names no signing key; custody signs only a seal \
-                 that names its key, so the signature was not made by custody for this seal",
-            Sealing::Unknown => "the journal is damaged before any seal could be read, so no \
-                 signed seal vouches for the signature",
-            Sealing::Open => "the journal has no seal; custody signs only a sealed journal, so \
+            Sealing::Sealed { .. } => {
+                "the seal names no signing key; custody signs only a seal \
+                 that names its key, so the signature was not made by custody for this seal"
+            }
+            Sealing::Unknown => {
+                "the journal is damaged before any seal could be read, so no \
+                 signed seal vouches for the signature"
+            }
+            Sealing::Open => {
+                "the journal has no seal; custody signs only a sealed journal, so \
                  the seal was removed (the journal cut back) or the signature belongs to another \
-                 journal",
+                 journal"
+            }
         };
         return Signature::Checked(SignatureCheck::Invalid(format!(
             "a signature file ({SIGNATURE}) exists but there is no signed seal: {why}"
