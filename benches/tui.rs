@@ -45,23 +45,9 @@ fn first_frame(runs: usize) -> Vec<Duration> {
     for _ in 0..runs {
         let dir = common::temp_dir("bench-tui");
         let started = Instant::now();
-        let mut term = Term::spawn(
-            &[
-                "start",
-                "csam-discovery",
-                "--operator",
-                "A. Jansen",
-                "--case",
-                "CASE-2026-0042",
-                "--jurisdiction",
-                "NL",
-                "--dir",
-                dir.to_str().unwrap(),
-            ],
-            &[],
-            80,
-            24,
-        );
+        let args = common::start_args(&dir);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut term = Term::spawn(&args, &[], 80, 24);
         term.wait_for("REAL INCIDENT", Duration::from_secs(20))
             .unwrap();
         times.push(started.elapsed());

@@ -64,19 +64,9 @@ fn wait_events(term: &Term, folder: &Path, before: usize) -> usize {
 }
 
 fn start(dir: &Path, extra: &[&str], cols: u16, rows: u16) -> Term {
-    let mut args = vec![
-        "start",
-        RUNBOOK,
-        "--operator",
-        "A. Jansen",
-        "--case",
-        "CASE-2026-0042",
-        "--jurisdiction",
-        "NL",
-        "--dir",
-        dir.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
+    let mut args = common::start_args(dir);
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let term = Term::spawn(&args, &[], cols, rows);
     term.wait_for("REAL INCIDENT", DEFAULT_TIMEOUT)
         .or_else(|_| term.wait_for("EXERCISE", DEFAULT_TIMEOUT))

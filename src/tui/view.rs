@@ -232,6 +232,15 @@ fn start(s: &StartScreen, theme: &Theme, frame: &mut Frame) {
     );
 }
 
+/// The height of a panel of `lines` lines plus `frame` (borders or a blank line), at most
+/// `max`; none when there is nothing to show.
+fn panel_height(lines: usize, frame: usize, max: u16) -> u16 {
+    if lines == 0 {
+        return 0;
+    }
+    u16::try_from(lines + frame).unwrap_or(u16::MAX).min(max)
+}
+
 /// The scroll that keeps line `focus` visible in `height` lines, starting from `wanted`.
 fn scroll_for(focus: usize, wanted: u16, height: u16, total: usize) -> u16 {
     let height = usize::from(height.max(1));
@@ -583,13 +592,7 @@ fn render_header<C: Clock>(w: &Walk<C>, theme: &Theme, area: Rect, frame: &mut F
 
 fn render_left<C: Clock>(w: &Walk<C>, theme: &Theme, area: Rect, frame: &mut Frame) {
     let deadlines = deadline_lines(w, theme, area.width.saturating_sub(2));
-    let deadline_height = if deadlines.is_empty() {
-        0
-    } else {
-        u16::try_from(deadlines.len() + 2)
-            .unwrap_or(u16::MAX)
-            .min(area.height / 2)
-    };
+    let deadline_height = panel_height(deadlines.len(), 2, area.height / 2);
     let [path_area, deadline_area] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(deadline_height)]).areas(area);
     let (lines, current) = path_lines(w, theme, path_area.width.saturating_sub(2));
@@ -932,13 +935,7 @@ fn render_step<C: Clock>(w: &Walk<C>, theme: &Theme, area: Rect, frame: &mut Fra
         finished_lines(w, theme, width, &mut lines);
         focus_line = lines.len().saturating_sub(1);
     }
-    let heading_height = if heading.is_empty() {
-        0
-    } else {
-        u16::try_from(heading.len() + 1)
-            .unwrap_or(u16::MAX)
-            .min(inner.height / 2)
-    };
+    let heading_height = panel_height(heading.len(), 1, inner.height / 2);
     let [heading_area, inner] =
         Layout::vertical([Constraint::Length(heading_height), Constraint::Min(1)]).areas(inner);
     frame.render_widget(Paragraph::new(heading), heading_area);

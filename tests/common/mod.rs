@@ -47,6 +47,26 @@ pub fn start(runbook_id: &str, mode: Mode) -> Start {
     }
 }
 
+/// `custody start` arguments that open the flagship runbook with everything given (no form),
+/// keeping the session under `dir`.
+pub fn start_args(dir: &Path) -> Vec<String> {
+    [
+        "start",
+        "csam-discovery",
+        "--operator",
+        "A. Jansen",
+        "--case",
+        "CASE-2026-0042",
+        "--jurisdiction",
+        "NL",
+        "--dir",
+    ]
+    .iter()
+    .map(|a| (*a).to_owned())
+    .chain(std::iter::once(dir.to_str().unwrap().to_owned()))
+    .collect()
+}
+
 /// A fresh sessions folder inside the target directory (kept after the test for inspection).
 pub fn temp_dir(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
