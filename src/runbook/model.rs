@@ -259,6 +259,85 @@ pub struct Field {
     pub help: Option<Template>,
     /// The variable that receives the value.
     pub sets: Option<String>,
+    /// What the answer tells the report, when it is one of the facts the report states
+    /// (how it was found, whether anyone viewed the material ...).
+    pub fact: Option<Fact>,
+}
+
+/// A fact the report states in its summary and its police section, taken from the record
+/// field that the runbook marks with it (`fact = "viewed"`). Each fact may be asked once in a
+/// runbook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fact {
+    /// How the matter came to light (alert, notice, police, complaint, chance).
+    HowFound,
+    /// When it was found or first reported.
+    FoundAt,
+    /// Who found it or reported it.
+    FoundBy,
+    /// The system holding it: host name, addresses, asset tag.
+    System,
+    /// Where on that system: a path, bucket or mailbox, as listed.
+    Location,
+    /// The account or customer that owns it, as listed.
+    Owner,
+    /// Whether it can be reached from the public internet.
+    Public,
+    /// Whether anyone viewed the material (a `yesno` field).
+    Viewed,
+    /// Who viewed it, when and how.
+    ViewedDetails,
+    /// Whether anything was deleted, moved or changed since it was found (a `yesno` field).
+    Changed,
+    /// What was changed, when and by whom.
+    ChangedDetails,
+}
+
+impl Fact {
+    pub const NAMES: [&'static str; 11] = [
+        "how_found",
+        "found_at",
+        "found_by",
+        "system",
+        "location",
+        "owner",
+        "public",
+        "viewed",
+        "viewed_details",
+        "changed",
+        "changed_details",
+    ];
+
+    pub const ALL: [Fact; 11] = [
+        Fact::HowFound,
+        Fact::FoundAt,
+        Fact::FoundBy,
+        Fact::System,
+        Fact::Location,
+        Fact::Owner,
+        Fact::Public,
+        Fact::Viewed,
+        Fact::ViewedDetails,
+        Fact::Changed,
+        Fact::ChangedDetails,
+    ];
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::NAMES
+            .iter()
+            .position(|n| *n == name)
+            .map(|i| Self::ALL[i])
+    }
+
+    /// Whether the fact is a yes-or-no answer (its field must be of type `yesno`).
+    pub fn is_yes_no(self) -> bool {
+        matches!(self, Fact::Viewed | Fact::Changed)
+    }
 }
 
 /// The type of a record field.

@@ -1042,6 +1042,7 @@ impl Builder<'_, '_> {
                     required,
                     help,
                     sets: sets.map(|(s, _)| s),
+                    fact: None,
                 });
             }
         }
