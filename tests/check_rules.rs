@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests say plainly what they expect
 
-use custody::runbook::{Runbook, Severity, SourceText};
+use custody::runbook::{Fact, Runbook, Severity, SourceText, StepKind};
 
 const HEADER: &str = r#"[runbook]
 format = 1
@@ -503,4 +503,124 @@ fn smaller_things_are_warnings() {
             (W, 13, 81, "`{{Host}}` is not a variable name"),
         ],
     );
+}
+
+/// A record step with one field per `(id, type, fact)`.
+fn record_with_facts(step: &str, fields: &[(&str, &str, &str)]) -> String {
+    use std::fmt::Write as _;
+    let mut body = format!(
+        "\n[[steps]]\nid = \"{step}\"\nkind = \"record\"\ntitle = \"A\"\nsources = [\"s\"]\n"
+    );
+    for (id, kind, fact) in fields {
+        write!(
+            body,
+            "\n[[steps.fields]]\nid = \"{id}\"\nlabel = \"L\"\ntype = \"{kind}\"\nfact = \"{fact}\"\n"
+        )
+        .unwrap();
+    }
+    body
+}
+
+#[test]
+fn facts_are_read_into_the_fields() {
+    let body = record_with_facts(
+        "a",
+        &[("seen", "yesno", "viewed"), ("where", "text", "location")],
+    );
+    check(&format!("{body}{END}"), &[]);
+    let runbook = Runbook::parse(&format!("{HEADER}{body}{END}"))
+        .runbook
+        .unwrap();
+    let StepKind::Record { fields, .. } = &runbook.steps[0].kind else {
+        panic!("step `a` should be a record step");
+    };
+    let facts: Vec<_> = fields.iter().map(|f| (f.id.as_str(), f.fact)).collect();
+    assert_eq!(
+        facts,
+        [
+            ("seen", Some(Fact::Viewed)),
+            ("where", Some(Fact::Location))
+        ]
+    );
+}
+
+#[test]
+fn unknown_facts_suggest_the_right_one() {
+    let text = format!(
+        "{HEADER}{}{END}",
+        record_with_facts("a", &[("seen", "yesno", "viewd"), ("x", "text", "weather")])
+    );
+    check_full(
+        &text,
+        HEADER_LINES + 1,
+        &[
+            (E, 12, 8, "unknown fact `viewd` in field `seen` of step `a`"),
+            (E, 18, 8, "unknown fact `weather` in field `x` of step `a`"),
+        ],
+    );
+    let helps: Vec<_> = Runbook::parse(&text)
+        .diagnostics
+        .iter()
+        .map(|d| d.help.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(helps[0], "did you mean `viewed`?");
+    assert!(helps[1].contains("how_found, found_at"), "{}", helps[1]);
+}
+
+#[test]
+fn viewed_and_changed_need_a_yesno_field() {
+    check(
+        &format!(
+            "\n[[steps]]\nid = \"a\"\nkind = \"record\"\ntitle = \"A\"\nsources = [\"s\"]\n\n[[steps.fields]]\nid = \"seen\"\nlabel = \"L\"\ntype = \"choice\"\noptions = [\"yes\", \"no\"]\nfact = \"viewed\"\n{END}"
+        ),
+        &[(
+            E,
+            13,
+            8,
+            "`fact = \"viewed\"` needs a field of type \"yesno\", and field `seen` of step `a` is of type \"choice\"",
+        )],
+    );
+    check(
+        &format!(
+            "{}{END}",
+            record_with_facts(
+                "a",
+                &[
+                    ("altered", "text", "changed"),
+                    ("seen", "yesno", "viewed"),
+                    ("how", "text", "changed_details"),
+                ]
+            )
+        ),
+        &[(
+            E,
+            12,
+            8,
+            "`fact = \"changed\"` needs a field of type \"yesno\"",
+        )],
+    );
+}
+
+#[test]
+fn a_fact_is_given_by_one_field_only() {
+    let first = record_with_facts(
+        "a",
+        &[("seen", "yesno", "viewed"), ("who", "text", "found_by")],
+    );
+    let second = record_with_facts("b", &[("seen-again", "yesno", "viewed")]);
+    let text = format!("{HEADER}{first}{second}{END}");
+    check_full(
+        &text,
+        HEADER_LINES + 1,
+        &[(
+            E,
+            30,
+            8,
+            "fact `viewed` of field `seen-again` of step `b` is already given by field `seen` of step `a`",
+        )],
+    );
+    let checked = Runbook::parse(&text);
+    let help = checked.diagnostics[0].help.as_deref().unwrap_or_default();
+    let first_line = usize::try_from(HEADER_LINES).unwrap() + 12;
+    assert!(help.contains(&format!("on line {first_line}")), "{help}");
 }

@@ -10,8 +10,8 @@ use super::command::{self, CommandLine};
 use super::diagnostic::Diagnostic;
 use super::duration;
 use super::model::{
-    Anchor, Choice, Contact, Deadline, FORMAT_VERSION, Field, FieldKind, HashAlgorithm, Inject,
-    Jurisdiction, Purpose, Runbook, Source, Step, StepKind, Variable,
+    Anchor, Choice, Contact, Deadline, FORMAT_VERSION, Fact, Field, FieldKind, HashAlgorithm,
+    Inject, Jurisdiction, Purpose, Runbook, Source, Step, StepKind, Variable,
 };
 use super::reader::{Help, Problems, Span, Table};
 use super::template::{Template, is_variable_name};
@@ -57,6 +57,9 @@ pub struct Index {
     pub jurisdictions: BTreeMap<String, Span>,
     /// Choice and field ids per step, for duplicate checks.
     pub inner_ids: Vec<(String, Span, String)>,
+    /// The `fact` of each record field, with the span of its value and the field it is on
+    /// ("field `viewed` of step `record`"), for the check that each fact is given once.
+    pub facts: Vec<(Fact, Span, String)>,
     pub references: Vec<Reference>,
     pub commands: Vec<CommandSpans>,
     pub runbook_table: Span,
@@ -843,7 +846,7 @@ impl Builder<'_, '_> {
                 let run = self.command_line(t)?;
                 let timeout = self
                     .duration(t, "timeout")
-                    .map_or(Duration::from_secs(300), |(d, _)| d);
+                    .map_or(Duration::from_mins(5), |(d, _)| d);
                 let changes_system = t.boolean(self.problems, "changes_system").unwrap_or(false);
                 StepKind::Command {
                     run,
@@ -1030,6 +1033,7 @@ impl Builder<'_, '_> {
                     format!("`sets` of {field_what}"),
                 );
             }
+            let fact = self.fact(&mut f, kind.as_ref());
             f.finish(self.problems, |_| None);
             if let (Some((id, id_span)), Some(label), Some(kind)) = (id, label, kind) {
                 self.index
@@ -1042,11 +1046,46 @@ impl Builder<'_, '_> {
                     required,
                     help,
                     sets: sets.map(|(s, _)| s),
-                    fact: None,
+                    fact,
                 });
             }
         }
         fields
+    }
+
+    /// The `fact` of a record field: a known fact name, and `viewed` or `changed` only on a
+    /// `yesno` field. Each fact read is noted in the index for the check that it is given once.
+    fn fact(&mut self, f: &mut Table, kind: Option<&FieldKind>) -> Option<Fact> {
+        let (name, span) = f.string(self.problems, "fact")?;
+        let field_what = f.what.clone();
+        let Some(fact) = Fact::from_name(&name) else {
+            let diagnostic = self
+                .problems
+                .error(span, format!("unknown fact `{name}` in {field_what}"));
+            match super::reader::closest(&name, &Fact::NAMES) {
+                Some(close) => diagnostic.help(format!("did you mean `{close}`?")),
+                None => diagnostic.help(format!("the facts are: {}", Fact::NAMES.join(", "))),
+            }
+            return None;
+        };
+        if fact.is_yes_no()
+            && let Some(kind) = kind
+            && *kind != FieldKind::Yesno
+        {
+            self.problems
+                .error(
+                    span.clone(),
+                    format!(
+                        "`fact = \"{name}\"` needs a field of type \"yesno\", and {field_what} is of type \"{}\"",
+                        kind.name()
+                    ),
+                )
+                .help(format!(
+                    "write `type = \"yesno\"`, and put the details in another field with `fact = \"{name}_details\"`"
+                ));
+        }
+        self.index.facts.push((fact, span, field_what));
+        Some(fact)
     }
 
     fn command_line(&mut self, t: &mut Table) -> Option<CommandLine> {

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::command;
-use super::model::{Runbook, StepKind};
+use super::model::{Fact, Runbook, StepKind};
 use super::parse::{Draft, RefKind, Reference};
 use super::reader::{Help, Problems, Span, closest};
 use super::{BUILT_IN_VARIABLES, jurisdiction};
@@ -75,6 +75,25 @@ pub fn validate(draft: Draft, text: &str, problems: &mut Problems) -> Runbook {
     }
     for (owner, ids) in by_owner {
         duplicates(problems, owner, &mut ids.into_iter());
+    }
+    let mut facts: BTreeMap<Fact, (&Span, &str)> = BTreeMap::new();
+    for (fact, span, field) in &index.facts {
+        if let Some((first_span, first_field)) = facts.get(fact) {
+            problems
+                .error(
+                    span.clone(),
+                    format!(
+                        "fact `{}` of {field} is already given by {first_field}",
+                        fact.name()
+                    ),
+                )
+                .help(format!(
+                    "each fact is given by one field only; remove `fact` here or on line {}",
+                    line_of(first_span)
+                ));
+        } else {
+            facts.insert(*fact, (span, field));
+        }
     }
 
     let resolved = references(&runbook, &index.references, problems);
