@@ -10,6 +10,7 @@
 
 pub mod host;
 pub mod journal;
+pub mod report;
 pub mod runbook;
 pub mod sanitize;
 pub mod session;

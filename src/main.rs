@@ -42,6 +42,7 @@ Examples:
   custody check csam-discovery          check a bundled runbook by its id
   custody sessions                      list the sessions kept on this machine
   custody verify SESSION                check a session's journal; prints its final hash
+  custody report SESSION                write the session's report (md, html, json, pdf)
 
 Exit status: 0 success, 1 what was checked is bad, 2 usage or I/O error.";
 
@@ -150,6 +151,34 @@ A password-protected key asks for its password on the terminal.")]
         /// A closing note, kept in the seal event
         #[arg(long)]
         note: Option<String>,
+    },
+    /// Write a session's report for management and the police (Markdown, HTML, JSON, PDF)
+    #[command(after_help = "\
+Examples:
+  custody report SESSION                         every format, into the current folder
+  custody report SESSION --format pdf -o case-0042.pdf
+  custody report SESSION --format html,pdf -o /mnt/usb/reports/
+  custody report SESSION --format md -o -        Markdown on standard output
+
+The report is computed from the journal and the runbook copy alone: the same journal always
+gives the same bytes. Each file written is printed with its SHA-256. An exercise's reports are
+marked EXERCISE on every page and in their file names. A journal that does not verify gets no
+report unless --damaged is given; that report then says so on its first page.
+Exit status: 0 written, 1 the journal does not verify, 2 usage or I/O error.")]
+    Report {
+        /// The session: its folder, its journal.jsonl, or its id under --dir
+        session: PathBuf,
+        #[command(flatten)]
+        dir: DirArg,
+        /// Formats, separated by commas: md, html, json, pdf, or all
+        #[arg(long, short = 'f', default_value = "all", value_name = "FORMATS")]
+        format: String,
+        /// Where to write: a folder, a file (one format), or - for standard output (one format)
+        #[arg(long, short = 'o', value_name = "PATH")]
+        output: Option<PathBuf>,
+        /// Write a report even when the journal does not verify (marked as not verified)
+        #[arg(long)]
+        damaged: bool,
     },
     /// Start a session: walk a runbook step by step in the terminal
     #[command(after_help = "\
@@ -278,6 +307,13 @@ fn main() -> ExitCode {
             dir: dir.get(),
         }),
         Some(Command::Resume { session, dir }) => cli::walk::resume(session.as_deref(), &dir.get()),
+        Some(Command::Report {
+            session,
+            dir,
+            format,
+            output,
+            damaged,
+        }) => cli::report::report(&session, &dir.get(), &format, output.as_deref(), damaged),
     };
     status.into()
 }

@@ -222,6 +222,41 @@ fn the_flagship_is_walked_to_its_end_through_a_branch_and_sealed() {
             .sealed
             .is_some()
     );
+    // Sealing wrote the report of everything before it, in every format this build has, and
+    // journaled the files' hashes just before the seal.
+    let all = events(&folder);
+    let [.., written, sealed] = &all[..] else {
+        panic!("too few events");
+    };
+    assert_eq!(sealed.body.kind(), "sealed");
+    let custody::journal::Body::ReportWritten(w) = &written.body else {
+        panic!("the event before the seal is {}", written.body.kind());
+    };
+    let formats = custody::report::Format::ALL
+        .iter()
+        .filter(|f| f.available())
+        .count();
+    assert_eq!(w.files.len(), formats);
+    for f in &w.files {
+        let bytes = std::fs::read(folder.join(&f.file)).unwrap();
+        assert_eq!(custody::journal::Digest::of(&bytes), f.sha256, "{}", f.file);
+        assert_eq!(bytes.len() as u64, f.size);
+    }
+    // The report covers the events before `report_written`: its final hash is that event's
+    // `prev`, which `custody verify --expect` finds in the chain.
+    let json = w
+        .files
+        .iter()
+        .find(|f| {
+            std::path::Path::new(&f.file)
+                .extension()
+                .is_some_and(|e| e == "json")
+        })
+        .unwrap();
+    let value: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(folder.join(&json.file)).unwrap()).unwrap();
+    assert_eq!(value["integrity"]["final_hash"], written.prev.to_hex());
+    assert_eq!(value["summary"]["status"]["code"], "completed");
 }
 
 #[test]

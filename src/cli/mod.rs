@@ -1,4 +1,5 @@
 //! Printing for the commands that are more than a few lines.
 
+pub mod report;
 pub mod sessions;
 pub mod walk;

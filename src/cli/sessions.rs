@@ -496,6 +496,27 @@ pub fn seal(session: &Path, dir: &Path, sign: Option<&Path>, note: Option<String
         eprintln!("custody: {}: the session is already sealed", shown(&path));
         return Status::Bad;
     }
+    // The report of everything so far goes into the session folder, its hashes into the
+    // journal, and then the seal covers both.
+    let reports = match custody::report::write_into_session(session.folder()) {
+        Ok(files) => match session.apply(custody::session::Action::ReportWritten {
+            files: files.clone(),
+        }) {
+            Ok(_) => Some(files.len()),
+            Err(e) => {
+                eprintln!("custody: {}", for_terminal(&e.to_string()));
+                return Status::Trouble;
+            }
+        },
+        Err(why) => {
+            eprintln!(
+                "custody: the report could not be written ({}); sealing without it. Make it \
+                 later with `custody report`.",
+                for_terminal(&why)
+            );
+            None
+        }
+    };
     match session.seal(note, signer.as_ref()) {
         Ok(event) => {
             println!(
@@ -514,6 +535,12 @@ pub fn seal(session: &Path, dir: &Path, sign: Option<&Path>, note: Option<String
                     "Signed: {} (check it with `minisign -Vm {} -p KEY.pub`)",
                     shown(&session.folder().join(journal::folder::SIGNATURE)),
                     shown(&session.journal_path())
+                );
+            }
+            if let Some(n) = reports {
+                println!(
+                    "Report: {} ({n} files, their hashes recorded before the seal)",
+                    shown(&session.folder().join(custody::report::REPORT_DIR))
                 );
             }
             println!("final hash: {}", event.hash);

@@ -132,11 +132,14 @@ pub enum Body {
     Recovered(Recovered),
     /// The session is closed; nothing can follow.
     Sealed(Sealed),
+    /// Reports of the journal up to the event before this one were written into the session
+    /// folder.
+    ReportWritten(ReportWritten),
 }
 
 impl Body {
     /// Every `kind` this version writes and reads, in the order of the variants.
-    pub const KINDS: [&'static str; 18] = [
+    pub const KINDS: [&'static str; 19] = [
         "session_started",
         "step_started",
         "item_confirmed",
@@ -155,6 +158,7 @@ impl Body {
         "resumed",
         "recovered",
         "sealed",
+        "report_written",
     ];
 
     /// Whether this version knows the `kind` (can decode its `data`).
@@ -183,6 +187,7 @@ impl Body {
             Body::Resumed(_) => "resumed",
             Body::Recovered(_) => "recovered",
             Body::Sealed(_) => "sealed",
+            Body::ReportWritten(_) => "report_written",
         }
     }
 
@@ -461,6 +466,13 @@ pub struct Sealed {
     pub note: Option<String>,
     /// The minisign key that signs the journal, when it is signed.
     pub signed_by: Option<SignerRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportWritten {
+    /// The report files, named by their path relative to the session folder, with their
+    /// sizes and SHA-256. They report every event before this one.
+    pub files: Vec<FileRef>,
 }
 
 /// The minisign public key that signs a sealed journal.
@@ -772,6 +784,7 @@ impl<'a> Written<'a> {
             "resumed" => Body::Resumed(self.value()?),
             "recovered" => Body::Recovered(self.value()?),
             "sealed" => Body::Sealed(self.value()?),
+            "report_written" => Body::ReportWritten(self.value()?),
             _ => return None,
         })
     }
@@ -1006,6 +1019,7 @@ impl<'de> serde::de::DeserializeSeed<'de> for BodySeed {
             "resumed" => Body::Resumed(Deserialize::deserialize(d)?),
             "recovered" => Body::Recovered(Deserialize::deserialize(d)?),
             "sealed" => Body::Sealed(Deserialize::deserialize(d)?),
+            "report_written" => Body::ReportWritten(Deserialize::deserialize(d)?),
             other => {
                 return Err(serde::de::Error::custom(format_args!(
                     "`{other}` is not an event kind this version of custody knows"
@@ -1314,6 +1328,13 @@ mod tests {
                     key_id: "53616B35F4E78FFB".into(),
                     public_key: "RWT7".into(),
                 }),
+            }),
+            Body::ReportWritten(ReportWritten {
+                files: vec![FileRef {
+                    file: "report/report-s.md".into(),
+                    size: 9,
+                    sha256: Digest::of(b"report"),
+                }],
             }),
         ];
         let kinds: Vec<&str> = bodies.iter().map(Body::kind).collect();

@@ -90,9 +90,9 @@ mod tests {
     #[test]
     fn accepts_units_and_combinations() {
         assert_eq!(parse("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse("1h30m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse("21d"), Ok(Duration::from_secs(21 * 86_400)));
-        assert_eq!(parse("2w"), Ok(Duration::from_secs(14 * 86_400)));
+        assert_eq!(parse("1h30m"), Ok(Duration::from_mins(90)));
+        assert_eq!(parse("21d"), Ok(Duration::from_hours(21 * 24)));
+        assert_eq!(parse("2w"), Ok(Duration::from_hours(14 * 24)));
     }
 
     #[test]
@@ -114,7 +114,7 @@ mod tests {
 
     #[test]
     fn formats_back() {
-        assert_eq!(format(Duration::from_secs(5400)), "1h30m");
-        assert_eq!(format(Duration::from_secs(86_400 * 21)), "21d");
+        assert_eq!(format(Duration::from_mins(90)), "1h30m");
+        assert_eq!(format(Duration::from_hours(24 * 21)), "21d");
     }
 }

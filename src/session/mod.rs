@@ -96,6 +96,8 @@ pub enum Action {
         note: Option<String>,
         signed_by: Option<SignerRef>,
     },
+    /// Record the report files written from the journal so far (custody, at the end).
+    ReportWritten { files: Vec<journal::event::FileRef> },
 }
 
 /// Why a session could not be started, opened or changed.
@@ -355,6 +357,7 @@ impl<C: Clock> Session<C> {
                 | Action::Note { .. }
                 | Action::Seal { .. }
                 | Action::DeadlinePassed { .. }
+                | Action::ReportWritten { .. }
         );
         if self.state.paused && !paused_ok {
             return reject("the session is paused: resume it first");
@@ -658,6 +661,16 @@ impl<C: Clock> Session<C> {
                     host: crate::host::name(),
                     tool: Tool::this(),
                 })
+            }
+            Action::ReportWritten { files } => {
+                if files.is_empty() {
+                    return reject("no report file to record");
+                }
+                return Ok((
+                    Actor::custody(),
+                    None,
+                    Body::ReportWritten(journal::event::ReportWritten { files }),
+                ));
             }
             Action::Seal { note, signed_by } => {
                 return Ok((

@@ -225,7 +225,7 @@ impl State {
         self.last_hash = event.hash;
         self.last_kind = event.body.kind();
         match &event.body {
-            Body::SessionStarted(_) => {}
+            Body::SessionStarted(_) | Body::ReportWritten(_) => {}
             Body::StepStarted(s) => {
                 if let Some(step) = &event.step {
                     self.enter(step, event, Some(s.reason.clone()));

@@ -450,6 +450,38 @@ impl<C: Clock> Walk<C> {
         }
     }
 
+    /// Writes the report of the journal so far into the session folder, records its files'
+    /// hashes, then seals. A report that cannot be written does not stop the seal: the
+    /// journal is the record, and `custody report` makes the report from it at any time.
+    fn seal(&mut self) {
+        let reports = crate::report::write_into_session(self.session.folder());
+        if let Ok(files) = &reports
+            && !self.apply(Action::ReportWritten {
+                files: files.clone(),
+            })
+        {
+            return;
+        }
+        if self.apply(Action::Seal {
+            note: None,
+            signed_by: None,
+        }) {
+            self.status = Some(match reports {
+                Ok(files) => Status::Info(format!(
+                    "Sealed. The report ({} files) is in {}/report/.",
+                    files.len(),
+                    crate::sanitize::for_terminal(&self.session.folder().display().to_string())
+                )),
+                Err(why) => Status::Warning(format!(
+                    "Sealed, but the report could not be written ({}); make it with `custody \
+                     report {}`.",
+                    crate::sanitize::for_terminal(&why),
+                    crate::sanitize::for_terminal(&self.session.state().started.session)
+                )),
+            });
+        }
+    }
+
     /// A new step is current: reset the cursor, the scroll and the form.
     fn step_changed(&mut self) {
         self.selected = 0;
@@ -772,10 +804,7 @@ impl<C: Clock> Walk<C> {
             },
             Dialog::Seal => match key.code {
                 KeyCode::Char('y' | 'Y') => {
-                    self.apply(Action::Seal {
-                        note: None,
-                        signed_by: None,
-                    });
+                    self.seal();
                     self.dialog.take()
                 }
                 KeyCode::Char('n' | 'N') | KeyCode::Esc => None,

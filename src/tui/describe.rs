@@ -75,6 +75,7 @@ pub fn event(event: &Event) -> String {
         Body::Resumed(r) => format!("resumed after {}", duration(r.gap_seconds)),
         Body::Recovered(r) => format!("recovered: {} torn bytes set aside", r.length),
         Body::Sealed(_) => "session sealed".into(),
+        Body::ReportWritten(w) => format!("report written: {} files", w.files.len()),
     };
     match actor(event) {
         Some(who) => format!("{who}: {text}"),

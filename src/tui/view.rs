@@ -1041,6 +1041,21 @@ fn finished_lines<C: Clock>(
     }
     lines.push(Line::default());
     if state.sealed.is_some() {
+        let reports = w.recent.iter().rev().find_map(|e| match &e.body {
+            crate::journal::Body::ReportWritten(r) => Some(r.files.len()),
+            _ => None,
+        });
+        if let Some(n) = reports {
+            hint(
+                lines,
+                &format!(
+                    "The report ({n} files) is in the folder report/ of the session folder: {}",
+                    safe(&w.session.folder().display().to_string())
+                ),
+                width,
+                Style::new(),
+            );
+        }
         hint(
             lines,
             "The session is sealed: nothing more can be added. Press q to leave.",
@@ -1161,7 +1176,7 @@ fn render_dialog<C: Clock>(w: &Walk<C>, dialog: &Dialog, theme: &Theme, frame: &
             Dialog::Seal => (
                 "Seal the session?",
                 vec![Line::from(
-                    "Sealing closes the journal for good: nothing can be added after it. Seal when the work is finished and handed over.",
+                    "Sealing writes the report (Markdown, HTML, JSON, PDF) into the session folder, records its hashes, and closes the journal for good: nothing can be added after it. Seal when the work is finished and handed over.",
                 )],
                 None,
                 keys_line(&[("y", "seal"), ("n/Esc", "not now")], theme),

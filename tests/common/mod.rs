@@ -211,3 +211,4 @@ pub fn journal_bytes(folder: &Path) -> Vec<u8> {
     std::fs::read(folder.join("journal.jsonl")).unwrap()
 }
 pub mod pty;
+pub mod scenarios;

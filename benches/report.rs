@@ -1,0 +1,146 @@
+//! Report benchmark (issue 5): rendering the report of a 10,000-event session in each format,
+//! beside the time to verify the same journal, measured in the same run.
+//!
+//! The session is the flagship runbook walked to the end by the tests' autopilot (decisions,
+//! records, commands, evidence, contacts, a custody transfer), then padded with notes to 10,000
+//! events and sealed. Each figure is the median of several runs:
+//!
+//! - **verify**: `journal::verify` of the session (the baseline);
+//! - **load**: `report::load` (verify, read every event, parse the runbook copy);
+//! - **build**: the report model from the loaded events;
+//! - **md / html / json / pdf**: rendering the model in one format;
+//! - **all formats**: load, build and render every format, as `custody report --format all`
+//!   does. Goal: under 1 s.
+//!
+//! Run it with `cargo bench --bench report` (about a minute), or `-- --quick` for a fast pass.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::cast_precision_loss)]
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use custody::journal::event::Mode;
+use custody::report::{self, Format};
+use custody::session::{Action, Session};
+
+const EVENTS: u64 = 10_000;
+
+fn median(mut runs: Vec<Duration>) -> Duration {
+    runs.sort();
+    runs[runs.len() / 2]
+}
+
+fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+    let mut times = Vec::with_capacity(runs);
+    let mut last = None;
+    for _ in 0..runs {
+        let start = Instant::now();
+        let out = f();
+        times.push(start.elapsed());
+        last = Some(out);
+    }
+    (median(times), last.unwrap())
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// A sealed flagship session of `EVENTS` events under `dir`.
+fn session(dir: &Path) -> std::path::PathBuf {
+    let clock = common::clock();
+    let mut start = common::start("csam-discovery", Mode::Real);
+    start
+        .variables
+        .insert("evidence_path".into(), "/srv/www/customer-1042".into());
+    let mut session = Session::create(dir, &start, &clock).unwrap();
+    common::walk(&mut session, &clock, 0);
+    let mut n = session.state().events;
+    while n < EVENTS - 1 {
+        clock.advance(chrono::Duration::seconds(9));
+        session
+            .apply(Action::Note {
+                text: format!(
+                    "Note {n}: checked the console again; nothing changed since the last note. \
+                     The witness confirms."
+                ),
+            })
+            .unwrap();
+        n += 1;
+    }
+    session.seal(None, None).unwrap();
+    session.folder().to_path_buf()
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let runs = if quick { 3 } else { 11 };
+    let dir = common::temp_dir("bench-report");
+    let folder = session(&dir);
+    let bytes = std::fs::metadata(folder.join("journal.jsonl"))
+        .unwrap()
+        .len();
+
+    let (verify, v) = time(runs, || {
+        custody::journal::verify(&folder, None, None).unwrap()
+    });
+    assert_eq!(v.events, EVENTS);
+    let (load, input) = time(runs, || report::load(&folder).unwrap());
+    let (build, model) = time(runs, || input.report().unwrap());
+    let formats: Vec<Format> = Format::ALL.into_iter().filter(|f| f.available()).collect();
+    let mut per_format = Vec::new();
+    for &format in &formats {
+        let (t, out) = time(runs, || report::render(&model, format).unwrap());
+        per_format.push((format, t, out.len()));
+    }
+    let (all, _) = time(runs, || {
+        let input = report::load(&folder).unwrap();
+        let model = input.report().unwrap();
+        formats
+            .iter()
+            .map(|&f| report::render(&model, f).unwrap().len())
+            .sum::<usize>()
+    });
+
+    println!(
+        "report of a {EVENTS}-event session ({:.1} MB journal), median of {runs} runs",
+        bytes as f64 / 1e6
+    );
+    println!("| what | time | vs verify |");
+    println!("|---|---|---|");
+    let ratio = |t: Duration| format!("{:.2}x", t.as_secs_f64() / verify.as_secs_f64());
+    println!("| verify (baseline) | {} | 1.00x |", ms(verify));
+    println!(
+        "| load (verify + read + runbook) | {} | {} |",
+        ms(load),
+        ratio(load)
+    );
+    println!("| build the model | {} | {} |", ms(build), ratio(build));
+    for (format, t, size) in &per_format {
+        println!(
+            "| render {format} ({:.1} MB) | {} | {} |",
+            *size as f64 / 1e6,
+            ms(*t),
+            ratio(*t)
+        );
+    }
+    println!(
+        "| all formats, from the folder | {} | {} |",
+        ms(all),
+        ratio(all)
+    );
+    println!(
+        "goal: all formats under 1 s: {}",
+        if all < Duration::from_secs(1) {
+            "met"
+        } else {
+            "MISSED"
+        }
+    );
+    if !formats.contains(&Format::Pdf) {
+        println!("(built without the `pdf` feature: no PDF figure)");
+    }
+}
