@@ -405,3 +405,47 @@ fn verify_reads_every_kind_and_its_times() {
     assert_eq!(v.last_kind.as_deref(), Some("sealed"));
     assert_eq!(v.final_hash, seal.hash);
 }
+
+/// A journal written in a newer format than this version reads: its chain may check out, but
+/// verify does not call it intact and says to use a newer custody (opening refuses it too).
+#[test]
+fn a_newer_journal_format_is_not_called_intact() {
+    let folder = open_session("verify-newer-format");
+    let file = std::fs::File::open(folder.join("journal.jsonl")).unwrap();
+    let events = Scanner::new(std::io::BufReader::new(file)).read_all().unwrap();
+    let mut prev = Digest::ZERO;
+    let mut out = Vec::new();
+    for mut event in events {
+        if let Body::SessionStarted(s) = &mut event.body {
+            s.format = journal::event::JOURNAL_FORMAT + 1;
+        }
+        let (line, sealed) = Draft {
+            time: event.time,
+            offset: event.offset,
+            actor: event.actor,
+            step: event.step,
+            body: event.body,
+        }
+        .seal(event.seq, prev)
+        .unwrap();
+        prev = sealed.hash;
+        out.extend_from_slice(&line);
+    }
+    std::fs::write(folder.join("journal.jsonl"), out).unwrap();
+
+    let v = journal::verify(&folder, None, None).unwrap();
+    assert!(v.problem.is_none(), "the chain itself checks out");
+    assert_eq!(v.newer_format, Some(journal::event::JOURNAL_FORMAT + 1));
+    assert!(!v.intact());
+    assert!(v.notes.iter().any(|n| n.contains("newer")), "{:?}", v.notes);
+
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_custody"))
+        .arg("verify")
+        .arg(&folder)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("newer than this custody reads"), "{stdout}");
+    assert!(Session::open(&folder, false, common::clock()).is_err());
+}

@@ -294,6 +294,7 @@ fn verification_json(v: &Verification) -> String {
         },
         "signature": signature,
         "expected_found": v.expected_found,
+        "newer_format": v.newer_format,
         "problem": v.problem.as_ref().map(|p| serde_json::json!({
             "kind": if p.is_torn() { "torn" } else { "changed" },
             "event": p.seq,

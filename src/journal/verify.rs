@@ -91,6 +91,9 @@ pub struct Verification {
     pub expected_found: Option<bool>,
     /// Things a reader should know that do not make the journal bad.
     pub notes: Vec<String>,
+    /// The journal format named in the first event, when it is newer than this version reads:
+    /// the chain may check out, but what this version cannot know about cannot be checked.
+    pub newer_format: Option<u32>,
 }
 
 impl Verification {
@@ -106,6 +109,7 @@ impl Verification {
                     | Signature::Missing { .. }
             )
             && self.expected_found != Some(false)
+            && self.newer_format.is_none()
     }
 
     /// Whether the session is sealed: sealed (the seal was read), open, or unknown because a
@@ -154,6 +158,7 @@ pub fn verify(
         signature: Signature::None,
         expected_found: expect.map(|_| false),
         notes: Vec::new(),
+        newer_format: None,
     };
     let mut last_kind = None;
     let mut clock_went_back = 0u64;
@@ -199,6 +204,16 @@ pub fn verify(
         ));
     }
     if let Some(started) = &v.started {
+        if started.format > super::event::JOURNAL_FORMAT {
+            v.newer_format = Some(started.format);
+            v.notes.push(format!(
+                "the journal was written in format {}, newer than this custody reads ({}): \
+                 what this version does not know cannot be checked; verify it with a newer \
+                 custody",
+                started.format,
+                super::event::JOURNAL_FORMAT
+            ));
+        }
         let copy = folder.join(&started.runbook.file);
         v.runbook = match std::fs::read(&copy) {
             Ok(bytes) => {
