@@ -1,9 +1,10 @@
-//! Report benchmark (issue 5): rendering the report of a 10,000-event session in each format,
+//! Report benchmark (issue 5): rendering the report of a 500- and a 10,000-event session in each
+//! format,
 //! beside the time to verify the same journal, measured in the same run.
 //!
 //! The session is the flagship runbook walked to the end by the tests' autopilot (decisions,
-//! records, commands, evidence, contacts, a custody transfer), then padded with notes to 10,000
-//! events and sealed. Each figure is the median of several runs:
+//! records, commands, evidence, contacts, a custody transfer), then padded with notes to the
+//! size measured and sealed. Each figure is the median of several runs:
 //!
 //! - **verify**: `journal::verify` of the session (the baseline);
 //! - **load**: `report::load` (verify, read every event, parse the runbook copy);
@@ -12,7 +13,8 @@
 //! - **all formats**: load, build and render every format, as `custody report --format all`
 //!   does. Goal: under 1 s.
 //!
-//! Run it with `cargo bench --bench report` (about a minute), or `-- --quick` for a fast pass.
+//! Run it with `cargo bench --bench report` (a few minutes), or `-- --quick` for a fast pass;
+//! `CUSTODY_BENCH_OUT=/some/dir` keeps the reports measured, to look at them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::cast_precision_loss)]
 
@@ -26,7 +28,8 @@ use custody::journal::event::Mode;
 use custody::report::{self, Format};
 use custody::session::{Action, Session};
 
-const EVENTS: u64 = 10_000;
+/// The sessions measured: about the size of a long real night, and the issue's stress case.
+const SIZES: [u64; 2] = [500, 10_000];
 
 fn median(mut runs: Vec<Duration>) -> Duration {
     runs.sort();
@@ -49,8 +52,8 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
-/// A sealed flagship session of `EVENTS` events under `dir`.
-fn session(dir: &Path) -> std::path::PathBuf {
+/// A sealed flagship session of `events` events under `dir`.
+fn session(dir: &Path, events: u64) -> std::path::PathBuf {
     let clock = common::clock();
     let mut start = common::start("csam-discovery", Mode::Real);
     start
@@ -59,7 +62,7 @@ fn session(dir: &Path) -> std::path::PathBuf {
     let mut session = Session::create(dir, &start, &clock).unwrap();
     common::walk(&mut session, &clock, 0);
     let mut n = session.state().events;
-    while n < EVENTS - 1 {
+    while n < events - 1 {
         clock.advance(chrono::Duration::seconds(9));
         session
             .apply(Action::Note {
@@ -78,8 +81,17 @@ fn session(dir: &Path) -> std::path::PathBuf {
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let runs = if quick { 3 } else { 11 };
+    // `CUSTODY_BENCH_OUT=/some/dir` keeps the reports, to look at them.
+    let out_dir = std::env::var_os("CUSTODY_BENCH_OUT").map(std::path::PathBuf::from);
+    for events in SIZES {
+        measure(events, runs, out_dir.as_deref());
+        println!();
+    }
+}
+
+fn measure(events: u64, runs: usize, out_dir: Option<&Path>) {
     let dir = common::temp_dir("bench-report");
-    let folder = session(&dir);
+    let folder = session(&dir, events);
     let bytes = std::fs::metadata(folder.join("journal.jsonl"))
         .unwrap()
         .len();
@@ -87,13 +99,18 @@ fn main() {
     let (verify, v) = time(runs, || {
         custody::journal::verify(&folder, None, None).unwrap()
     });
-    assert_eq!(v.events, EVENTS);
+    assert_eq!(v.events, events);
     let (load, input) = time(runs, || report::load(&folder).unwrap());
     let (build, model) = time(runs, || input.report().unwrap());
     let formats: Vec<Format> = Format::ALL.into_iter().filter(|f| f.available()).collect();
     let mut per_format = Vec::new();
     for &format in &formats {
         let (t, out) = time(runs, || report::render(&model, format).unwrap());
+        if let Some(out_dir) = out_dir {
+            std::fs::create_dir_all(out_dir).unwrap();
+            let name = format!("report-{events}.{}", format.extension());
+            std::fs::write(out_dir.join(name), &out).unwrap();
+        }
         per_format.push((format, t, out.len()));
     }
     let (all, _) = time(runs, || {
@@ -104,9 +121,18 @@ fn main() {
             .map(|&f| report::render(&model, f).unwrap().len())
             .sum::<usize>()
     });
+    let (text_formats, _) = time(runs, || {
+        let input = report::load(&folder).unwrap();
+        let model = input.report().unwrap();
+        formats
+            .iter()
+            .filter(|&&f| f != Format::Pdf)
+            .map(|&f| report::render(&model, f).unwrap().len())
+            .sum::<usize>()
+    });
 
     println!(
-        "report of a {EVENTS}-event session ({:.1} MB journal), median of {runs} runs",
+        "report of a {events}-event session ({:.1} MB journal), median of {runs} runs",
         bytes as f64 / 1e6
     );
     println!("| what | time | vs verify |");
@@ -128,6 +154,11 @@ fn main() {
         );
     }
     println!(
+        "| md + html + json, from the folder | {} | {} |",
+        ms(text_formats),
+        ratio(text_formats)
+    );
+    println!(
         "| all formats, from the folder | {} | {} |",
         ms(all),
         ratio(all)
@@ -143,4 +174,5 @@ fn main() {
     if !formats.contains(&Format::Pdf) {
         println!("(built without the `pdf` feature: no PDF figure)");
     }
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -294,30 +294,58 @@ fn corner_pixel(path: &Path) -> [u8; 3] {
     [bytes[start], bytes[start + 1], bytes[start + 2]]
 }
 
-/// How long one render of a session of about 150 events takes (printed, not asserted; run
-/// with `--release --nocapture` for a meaningful number).
+/// A long session (its timeline set as a long table, row by row): the header row repeats on
+/// every page the timeline runs on to, a note longer than a page breaks across pages with
+/// none of its text lost, and two renders are the same bytes.
 #[test]
-fn render_time_of_a_long_session() {
-    let notes: Vec<String> = (1..=100)
+fn a_long_timeline_repeats_its_header_and_keeps_a_note_longer_than_a_page() {
+    let mut notes: Vec<String> = (1..=240)
         .map(|n| format!("observation {n}: checked the share listing and the access log again"))
         .collect();
+    let long = (1..=700)
+        .map(|n| format!("w{n}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    notes[120] = format!("LONGSTART {long} LONGEND");
     let report = report_of("long", &common::start("csam-discovery", Mode::Real), &notes);
-    let started = std::time::Instant::now();
     let pdf = render(&report, "long");
-    let took = started.elapsed();
-    println!(
-        "PDF of {} events: {} bytes in {:.0} ms",
-        report.integrity.events,
-        pdf.len(),
-        took.as_secs_f64() * 1000.0
+    assert_eq!(pdf, render(&report, "long"), "two renders differ");
+    let Some(pages) = pages(&pdf, "long") else {
+        return;
+    };
+    let first = pages
+        .iter()
+        .position(|p| p.contains("Timeline"))
+        .expect("no Timeline section");
+    let last = pages
+        .iter()
+        .position(|p| p.contains("observation 240:"))
+        .expect("the last note is missing");
+    assert!(
+        last > first + 3,
+        "the timeline should run over several pages"
     );
-    let started = std::time::Instant::now();
-    let again = render(&report, "long");
-    println!(
-        "again (fonts loaded): {:.0} ms",
-        started.elapsed().as_secs_f64() * 1000.0
+    for (n, page) in pages.iter().enumerate().take(last + 1).skip(first) {
+        assert!(
+            page.contains("Time (UTC)") && page.contains("What"),
+            "page {} of the timeline has no header row:\n{page}",
+            n + 1
+        );
+    }
+    let words: std::collections::HashSet<&str> =
+        pages.iter().flat_map(|p| p.split_whitespace()).collect();
+    for n in 1..=700 {
+        let word = format!("w{n}");
+        assert!(
+            words.contains(word.as_str()),
+            "word {word} of the long note is lost"
+        );
+    }
+    let on = |marker: &str| pages.iter().position(|p| p.contains(marker)).unwrap();
+    assert!(
+        on("LONGEND") > on("LONGSTART"),
+        "the long note should run on to the next page"
     );
-    assert_eq!(pdf, again);
 }
 
 /// A session just started (nothing done, not sealed): every empty section says so.

@@ -16,9 +16,9 @@ use std::fmt::Write as _;
 use std::sync::OnceLock;
 
 use chrono::{Datelike as _, Timelike as _};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use typst::diag::{FileError, FileResult, Severity, SourceDiagnostic};
-use typst::foundations::{Bytes, Datetime, Smart};
+use typst::foundations::{Bytes, Datetime, Smart, Str, Value as TypstValue};
 use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
 use typst::text::{Font, FontBook};
 use typst::utils::LazyHash;
@@ -75,30 +75,210 @@ fn month_or_day(n: u32) -> u8 {
 }
 
 /// The report as the template reads it: the JSON model with every string (and every key)
-/// cleaned, so that no control, bidi or invisible character reaches the page.
+/// cleaned, so that no control, bidi or invisible character reaches the page, and with the
+/// text the template would otherwise work out character by character (see [`typeset`]).
 fn data(report: &Report) -> Result<Vec<u8>, String> {
-    let value = serde_json::to_value(report).map_err(|e| e.to_string())?;
-    serde_json::to_vec(&cleaned(value)).map_err(|e| e.to_string())
+    let mut value = serde_json::to_value(report).map_err(|e| e.to_string())?;
+    clean_all(&mut value);
+    typeset(&mut value);
+    serde_json::to_vec(&value).map_err(|e| e.to_string())
 }
 
-fn cleaned(value: Value) -> Value {
+/// Cleans every string and every key of `value` in place.
+fn clean_all(value: &mut Value) {
     match value {
-        Value::String(s) => Value::String(clean_owned(s)),
-        Value::Array(items) => Value::Array(items.into_iter().map(cleaned).collect()),
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| (clean_owned(k), cleaned(v)))
-                .collect(),
-        ),
-        other => other,
+        Value::String(s) => {
+            if let std::borrow::Cow::Owned(c) = text::clean(s) {
+                *s = c;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(clean_all),
+        Value::Object(map) => {
+            if map
+                .keys()
+                .any(|k| matches!(text::clean(k), std::borrow::Cow::Owned(_)))
+            {
+                *map = std::mem::take(map)
+                    .into_iter()
+                    .map(|(k, v)| (text::clean(&k).into_owned(), v))
+                    .collect();
+            }
+            map.values_mut().for_each(clean_all);
+        }
+        _ => {}
     }
 }
 
-fn clean_owned(s: String) -> String {
-    match text::clean(&s) {
-        std::borrow::Cow::Borrowed(_) => s,
-        std::borrow::Cow::Owned(c) => c,
+/// Adds to the (cleaned) data what the template shows but would otherwise compute in typst
+/// script, which is slow for thousands of events:
+///
+/// - to every time stamp, `utc_text` (`2026-11-23 09:15:02`) and `local_text` (`10:15:02
+///   +01:00`, with the date when it differs from the UTC date);
+/// - to everyone who did something (`role` and `name`), `name_role`: `A. Jansen (operator)`,
+///   or the role alone;
+/// - `typeset.breaks`: every string with a word longer than [`BREAK_LIMIT`] bytes, with the
+///   pieces the template joins with an empty break point (see [`break_pieces`]);
+/// - `typeset.tall`: for each list of the report (`timeline`, `notes`, ...), the positions of
+///   the items with more than [`TALL_BYTES`] of text, which the template sets so that they can
+///   break across pages.
+fn typeset(value: &mut Value) {
+    add_texts(value);
+    let mut breaks = Map::new();
+    collect_breaks(value, &mut breaks);
+    let Value::Object(map) = value else {
+        return;
+    };
+    let tall: Map<String, Value> = map
+        .iter()
+        .filter_map(|(key, list)| {
+            let Value::Array(items) = list else {
+                return None;
+            };
+            let positions = items
+                .iter()
+                .enumerate()
+                .filter(|(_, item)| text_bytes(item) > TALL_BYTES)
+                .map(|(n, _)| Value::from(n))
+                .collect();
+            Some((key.clone(), Value::Array(positions)))
+        })
+        .collect();
+    let mut typeset = Map::new();
+    typeset.insert("breaks".to_owned(), Value::Object(breaks));
+    typeset.insert("tall".to_owned(), Value::Object(tall));
+    map.insert("typeset".to_owned(), Value::Object(typeset));
+}
+
+/// An item of a list with more text than this (in bytes) may not fit on a page in one row.
+const TALL_BYTES: usize = 1500;
+
+/// The bytes of text in `value`.
+fn text_bytes(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.len(),
+        Value::Array(items) => items.iter().map(text_bytes).sum(),
+        Value::Object(map) => map.values().map(text_bytes).sum(),
+        _ => 0,
     }
+}
+
+fn add_texts(value: &mut Value) {
+    match value {
+        Value::Array(items) => items.iter_mut().for_each(add_texts),
+        Value::Object(map) => {
+            if let Some((utc, local)) = stamp_texts(map) {
+                map.insert("utc_text".to_owned(), Value::String(utc));
+                map.insert("local_text".to_owned(), Value::String(local));
+            } else if let Some(name_role) = name_role(map) {
+                map.insert("name_role".to_owned(), Value::String(name_role));
+            } else {
+                map.values_mut().for_each(add_texts);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A time stamp's UTC and local text, if `map` is one (`utc`, `offset`, `local`, as
+/// `Stamp` writes them: `2026-11-23T09:15:02.000000Z` and `2026-11-23T10:15:02+01:00`).
+fn stamp_texts(map: &Map<String, Value>) -> Option<(String, String)> {
+    if map.len() != 3 || !map.contains_key("offset") {
+        return None;
+    }
+    let (Some(Value::String(utc)), Some(Value::String(local))) = (map.get("utc"), map.get("local"))
+    else {
+        return None;
+    };
+    let (utc_day, utc_time) = (utc.get(..10)?, utc.get(11..19)?);
+    let (day, time, offset) = (local.get(..10)?, local.get(11..19)?, local.get(19..)?);
+    let local = if day == utc_day {
+        format!("{time} {offset}")
+    } else {
+        format!("{day} {time} {offset}")
+    };
+    Some((format!("{utc_day} {utc_time}"), local))
+}
+
+/// `name (role)`, or the role alone, if `map` is someone who did something (`role`, `name`).
+fn name_role(map: &Map<String, Value>) -> Option<String> {
+    if map.len() != 2 {
+        return None;
+    }
+    let Some(Value::String(role)) = map.get("role") else {
+        return None;
+    };
+    match map.get("name")? {
+        Value::String(name) => Some(format!("{name} ({role})")),
+        Value::Null => Some(role.clone()),
+        _ => None,
+    }
+}
+
+/// A word longer than this (in bytes) may break inside.
+const BREAK_LIMIT: usize = 14;
+/// A long word may break after these.
+const BREAKERS: [&str; 18] = [
+    "/", "\\", ".", ":", "_", "-", "=", ",", ";", "&", "?", "+", "@", "|", ")", "]", "}", ">",
+];
+
+fn collect_breaks(value: &Value, breaks: &mut Map<String, Value>) {
+    match value {
+        Value::String(s) => {
+            if !breaks.contains_key(s.as_str())
+                && let Some(pieces) = break_pieces(s)
+            {
+                breaks.insert(
+                    s.clone(),
+                    Value::Array(pieces.into_iter().map(Value::String).collect()),
+                );
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_breaks(v, breaks)),
+        // A time stamp is shown by its `utc_text` and `local_text`, which never break.
+        Value::Object(map) if map.contains_key("utc_text") => {}
+        Value::Object(map) => map.values().for_each(|v| collect_breaks(v, breaks)),
+        _ => {}
+    }
+}
+
+/// `s` cut at the points where it may break, if it has a word (between spaces) longer than
+/// [`BREAK_LIMIT`] bytes: in such a word, after each of the [`BREAKERS`], and in a run of 12
+/// grapheme clusters without one, after the 12th and then every 4th. The template shows the
+/// pieces with an empty space between them where a line may break: no character is added,
+/// so the text copied from the PDF is `s`.
+fn break_pieces(s: &str) -> Option<Vec<String>> {
+    if !s.split(' ').any(|w| w.len() > BREAK_LIMIT) {
+        return None;
+    }
+    let mut pieces = Vec::new();
+    let mut piece = String::new();
+    for (n, word) in s.split(' ').enumerate() {
+        if n > 0 {
+            piece.push(' ');
+        }
+        if word.len() <= BREAK_LIMIT {
+            piece.push_str(word);
+            continue;
+        }
+        let mut run = 0_usize;
+        // typst's own clusters, as the template would split the word.
+        for cluster in Str::from(word).clusters() {
+            let TypstValue::Str(cluster) = cluster else {
+                continue;
+            };
+            piece.push_str(&cluster);
+            run += 1;
+            let breaker = BREAKERS.contains(&cluster.as_str());
+            if breaker || (run >= 12 && run.is_multiple_of(4)) {
+                pieces.push(std::mem::take(&mut piece));
+                if breaker {
+                    run = 0;
+                }
+            }
+        }
+    }
+    pieces.push(piece);
+    Some(pieces)
 }
 
 /// The fonts shipped with typst, read once.
@@ -212,5 +392,96 @@ fn describe(world: &ReportWorld, diagnostics: &[SourceDiagnostic]) -> String {
         "typst failed without saying why".to_owned()
     } else {
         parts.join("; ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_words_are_not_split() {
+        assert_eq!(break_pieces("Confirmed: I will not look"), None);
+    }
+
+    #[test]
+    fn a_long_word_breaks_after_its_punctuation_and_the_pieces_are_the_text() {
+        let s = "see /srv/www/customer-1042/uploads now";
+        let pieces = break_pieces(s).unwrap();
+        assert_eq!(pieces.concat(), s);
+        assert_eq!(pieces[0], "see /");
+        assert!(pieces.contains(&"customer-".to_owned()), "{pieces:?}");
+    }
+
+    #[test]
+    fn a_long_run_without_punctuation_breaks_every_few_clusters() {
+        let s = "a".repeat(30);
+        let pieces = break_pieces(&s).unwrap();
+        assert_eq!(pieces.concat(), s);
+        let lengths: Vec<usize> = pieces.iter().map(String::len).collect();
+        assert_eq!(lengths, [12, 4, 4, 4, 4, 2]);
+    }
+
+    #[test]
+    fn clusters_are_not_cut() {
+        // "e" and a combining acute accent are one cluster: no break between them.
+        let s = "e\u{301}".repeat(20);
+        let pieces = break_pieces(&s).unwrap();
+        assert_eq!(pieces.concat(), s);
+        assert!(
+            pieces.iter().all(|p| !p.starts_with('\u{301}')),
+            "{pieces:?}"
+        );
+    }
+
+    #[test]
+    fn stamps_get_their_texts_and_the_local_date_when_it_differs() {
+        let stamp = |utc: &str, local: &str| {
+            let value = serde_json::json!({"utc": utc, "offset": "+01:00", "local": local});
+            let Value::Object(map) = value else {
+                unreachable!()
+            };
+            stamp_texts(&map)
+        };
+        assert_eq!(
+            stamp("2026-11-23T09:15:02.000000Z", "2026-11-23T10:15:02+01:00"),
+            Some(("2026-11-23 09:15:02".into(), "10:15:02 +01:00".into()))
+        );
+        assert_eq!(
+            stamp("2026-11-23T23:30:00.000000Z", "2026-11-24T00:30:00+01:00"),
+            Some((
+                "2026-11-23 23:30:00".into(),
+                "2026-11-24 00:30:00 +01:00".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn someone_is_shown_by_name_and_role_or_the_role_alone() {
+        let map = |v: Value| {
+            let Value::Object(map) = v else {
+                unreachable!()
+            };
+            map
+        };
+        assert_eq!(
+            name_role(&map(
+                serde_json::json!({"role": "operator", "name": "A. Jansen"})
+            )),
+            Some("A. Jansen (operator)".into())
+        );
+        assert_eq!(
+            name_role(&map(serde_json::json!({"role": "witness", "name": null}))),
+            Some("witness".into())
+        );
+    }
+
+    #[test]
+    fn only_items_with_much_text_are_tall() {
+        let mut value = serde_json::json!({
+            "timeline": [{"text": "short"}, {"text": "x ".repeat(TALL_BYTES)}],
+        });
+        typeset(&mut value);
+        assert_eq!(value["typeset"]["tall"]["timeline"], serde_json::json!([1]));
     }
 }
