@@ -8,6 +8,7 @@
 //! [`sanitize`] (making outside text safe to show). The binary (`src/main.rs`) parses the command
 //! line and maps errors to exit codes.
 
+pub mod evidence;
 pub mod host;
 pub mod journal;
 pub mod report;

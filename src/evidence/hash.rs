@@ -1,0 +1,1 @@
+//! Hashing files and folders (being written).
