@@ -328,3 +328,153 @@ fn deadlines_that_run_out_are_journaled_by_custody() {
     assert!(!passed.is_empty());
     assert!(screen(&app, 120, 40).contains("OVERDUE"));
 }
+
+/// A session of a one-step runbook whose command prints a value the operator typed (hostile
+/// on purpose) and says it changes the system.
+fn command_app<'c>(clock: &'c ManualClock, run: &str, value: &str) -> TestApp<'c> {
+    let text = format!(
+        r#"
+[runbook]
+format = 1
+id = "tui-command"
+title = "A command step"
+version = "1.0.0"
+language = "en"
+summary = "One command step."
+authors = ["tests"]
+reviewed = 2026-11-01
+start = "capture"
+
+[[sources]]
+id = "rfc3227"
+title = "RFC 3227"
+
+[variables.value]
+label = "A value typed by the operator"
+
+[jurisdictions.NL]
+name = "Netherlands"
+emergency = "112"
+
+[[steps]]
+id = "capture"
+kind = "command"
+title = "Capture"
+body = "Runs one command."
+run = {run}
+changes_system = true
+timeout = "5s"
+sources = ["rfc3227"]
+
+[[steps]]
+id = "end"
+kind = "end"
+title = "End"
+body = "Done."
+sources = ["rfc3227"]
+"#
+    );
+    let mut start = common::start("csam-discovery", Mode::Real);
+    start.runbook_text = text;
+    start.variables = [("value".to_owned(), value.to_owned())].into();
+    let dir = common::temp_dir("tui-command");
+    let s = Session::create(&dir, &start, clock).unwrap();
+    let recent = session::read_recent(s.folder(), 50);
+    App::walk(s, recent, Theme::plain(), dir)
+}
+
+/// Ticks until the running command has ended and been journaled (at most 20 s).
+fn wait_for_command(app: &mut TestApp<'_>) {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while walk(app).job.is_some() {
+        assert!(
+            std::time::Instant::now() < until,
+            "the command did not end in time"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        app.on_tick();
+    }
+}
+
+#[test]
+fn a_command_that_changes_the_system_asks_twice_then_runs_and_is_journaled() {
+    let clock = common::clock();
+    let value = "$(touch /tmp/x); `id` \u{1b}[31mred";
+    let mut app = command_app(&clock, r#"["printf", "%s\n", "{{value}}"]"#, value);
+    key(&mut app, KeyCode::Enter);
+    assert!(matches!(
+        walk(&app).dialog,
+        Some(Dialog::Run { second: false, .. })
+    ));
+    let first = screen(&app, 80, 24);
+    assert!(first.contains("Run this command?"), "{first}");
+    assert!(first.contains("CHANGES THE SYSTEM"), "{first}");
+    // The value is shown as one quoted argument, its escape sequence made visible.
+    assert!(
+        first.contains("'$(touch /tmp/x); `id` \\u{1b}[31mred'"),
+        "{first}"
+    );
+    assert!(!first.contains('\u{1b}'));
+    snapshot("command_confirm_80x24", &first);
+    key(&mut app, KeyCode::Char('y'));
+    assert!(matches!(
+        walk(&app).dialog,
+        Some(Dialog::Run { second: true, .. })
+    ));
+    let second = screen(&app, 80, 24);
+    assert!(second.contains("Really change the system?"), "{second}");
+    // Nothing ran before the second confirmation.
+    assert_eq!(last_kind(&app), "session_started");
+    assert!(walk(&app).job.is_none());
+    key(&mut app, KeyCode::Char('y'));
+    assert!(walk(&app).job.is_some(), "the command should be running");
+    wait_for_command(&mut app);
+    assert_eq!(last_kind(&app), "command_run");
+    let Body::CommandRun(run) = &walk(&app).recent.back().unwrap().body else {
+        unreachable!()
+    };
+    assert_eq!(run.argv, ["printf", "%s\n", value]);
+    assert!(run.changes_system);
+    assert_eq!(run.exit_code, Some(0));
+    let stdout = run.stdout.as_ref().unwrap();
+    let folder = walk(&app).session.folder().to_path_buf();
+    assert_eq!(
+        std::fs::read(folder.join(&stdout.file)).unwrap(),
+        format!("{value}\n").as_bytes()
+    );
+    let after = screen(&app, 80, 24);
+    assert!(after.contains("ran printf: exit 0"), "{after}");
+    assert!(after.contains("stdout ("), "{after}");
+    assert!(!after.contains('\u{1b}'));
+    // Enter now goes on.
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(
+        walk(&app).session.current_step().map(|s| s.id.as_str()),
+        Some("end")
+    );
+}
+
+#[test]
+fn a_running_command_can_be_stopped_and_the_stop_is_journaled() {
+    let clock = common::clock();
+    let mut app = command_app(&clock, r#"["sleep", "{{value}}"]"#, "30");
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Enter);
+    assert!(walk(&app).job.is_some(), "the command should be running");
+    // The step cannot be left while it runs.
+    key(&mut app, KeyCode::Char('s'));
+    assert!(walk(&app).dialog.is_none());
+    let running = screen(&app, 80, 24);
+    assert!(running.contains("Running for"), "{running}");
+    key(&mut app, KeyCode::Esc);
+    assert!(matches!(walk(&app).dialog, Some(Dialog::StopJob)));
+    key(&mut app, KeyCode::Char('y'));
+    wait_for_command(&mut app);
+    let Body::CommandRun(run) = &walk(&app).recent.back().unwrap().body else {
+        panic!("the stop was not journaled: {}", last_kind(&app))
+    };
+    assert_eq!(run.error.as_deref(), Some("stopped by the operator"));
+    assert!(!run.timed_out);
+    assert!(run.duration_ms < 15_000);
+}

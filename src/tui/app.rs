@@ -15,6 +15,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::describe;
 use super::form::{Form, FormField, FormKey};
 use super::input::Input;
+use super::job::{CommandJob, Shown};
 use super::theme::Theme;
 use crate::journal::event::{Event, Mode, Party};
 use crate::runbook::{FieldKind, Purpose, Runbook, StepKind};
@@ -74,6 +75,16 @@ pub enum Dialog {
         message: String,
         action: Action,
     },
+    /// Run the command step's program? `argv` is exactly what will run. A command that changes
+    /// the system is asked about twice (`second` is the second time).
+    Run {
+        argv: Vec<String>,
+        changes_system: bool,
+        timeout: std::time::Duration,
+        second: bool,
+    },
+    /// Stop the command that is running?
+    StopJob,
 }
 
 /// A message on the status line.
@@ -98,6 +109,10 @@ pub struct Walk<C: Clock> {
     pub scroll: u16,
     pub dialog: Option<Dialog>,
     pub status: Option<Status>,
+    /// A command step's program, running beside the screen.
+    pub job: Option<CommandJob>,
+    /// The last command's outcome, shown under its step.
+    pub shown: Option<Shown>,
 }
 
 #[derive(Debug)]
@@ -223,6 +238,7 @@ impl<C: Clock + Clone> App<C> {
     /// Called a few times a second: records deadlines that ran out.
     pub fn on_tick(&mut self) {
         if let Screen::Walk(w) = &mut self.screen {
+            w.poll_job();
             w.record_deadlines();
         }
     }
@@ -230,6 +246,9 @@ impl<C: Clock + Clone> App<C> {
     /// The terminal went away or custody was told to stop: pause the session (journaled, so the
     /// report shows why work stopped) and end.
     pub fn on_signal(&mut self, name: &str) {
+        if let Screen::Walk(w) = &mut self.screen {
+            w.stop_job();
+        }
         if let Screen::Walk(w) = &mut self.screen
             && w.session.state().sealed.is_none()
             && !w.session.state().paused
@@ -392,6 +411,8 @@ impl<C: Clock> Walk<C> {
             scroll: 0,
             dialog: None,
             status: None,
+            job: None,
+            shown: None,
         };
         walk.step_changed();
         walk
@@ -484,6 +505,13 @@ impl<C: Clock> Walk<C> {
 
     /// A new step is current: reset the cursor, the scroll and the form.
     fn step_changed(&mut self) {
+        if self
+            .shown
+            .as_ref()
+            .is_some_and(|s| self.session.state().current.as_deref() != Some(s.step.as_str()))
+        {
+            self.shown = None;
+        }
         self.selected = 0;
         self.scroll = 0;
         self.form = self.step_form();
@@ -608,6 +636,24 @@ impl<C: Clock> Walk<C> {
             self.dialog = Some(Dialog::Help);
             return;
         }
+        if self.job.is_some() {
+            // While a command runs: notes, help, scrolling, stopping it, quitting (which
+            // stops it first). The step cannot change until its result is journaled.
+            match key.code {
+                KeyCode::Esc => self.dialog = Some(Dialog::StopJob),
+                KeyCode::Char('q') => self.dialog = Some(Dialog::Quit),
+                KeyCode::Char('?') => self.dialog = Some(Dialog::Help),
+                KeyCode::Char('n') => self.dialog = Some(Dialog::Note(Input::multiline())),
+                KeyCode::PageDown => self.scroll = self.scroll.saturating_add(5),
+                KeyCode::PageUp => self.scroll = self.scroll.saturating_sub(5),
+                _ => {
+                    self.status = Some(Status::Info(
+                        "The command is running. Esc stops it; n adds a note meanwhile.".into(),
+                    ));
+                }
+            }
+            return;
+        }
         if self.typing
             && let Some((_, form)) = &mut self.form
         {
@@ -642,6 +688,14 @@ impl<C: Clock> Walk<C> {
             }
             KeyCode::Char(' ') => self.tick(),
             KeyCode::Enter => self.enter(),
+            KeyCode::Char('r')
+                if matches!(
+                    self.session.current_step().map(|s| &s.kind),
+                    Some(StepKind::Command { .. })
+                ) =>
+            {
+                self.ask_to_run();
+            }
             KeyCode::Char('e') | KeyCode::Tab if self.form.is_some() => self.typing = true,
             _ => {}
         }
@@ -720,15 +774,22 @@ impl<C: Clock> Walk<C> {
             StepKind::Record { .. } | StepKind::Contact { .. } | StepKind::Transfer { .. } => {
                 self.typing = true;
             }
-            StepKind::Evidence { .. } | StepKind::Command { .. } => {
+            StepKind::Command { .. } => {
+                if self.step_state(&step.id).commands > 0 {
+                    self.apply(Action::Complete);
+                } else {
+                    self.ask_to_run();
+                }
+            }
+            StepKind::Evidence { .. } => {
                 let state = self.step_state(&step.id);
-                if state.evidence + state.commands > 0 {
+                if state.evidence > 0 {
                     self.apply(Action::Complete);
                 } else {
                     self.status = Some(Status::Warning(
-                        "This version of custody cannot hash evidence or run commands yet: do it \
-                         by hand as the step says, record what you did as a note (n), then skip \
-                         the step (s) giving that as the reason."
+                        "This version of custody cannot hash evidence in a session yet: do it by \
+                         hand as the step says, record what you did as a note (n), then skip the \
+                         step (s) giving that as the reason."
                             .into(),
                     ));
                 }
@@ -793,6 +854,47 @@ impl<C: Clock> Walk<C> {
             key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
         self.dialog = match dialog {
             Dialog::Help => None,
+            Dialog::Run {
+                argv,
+                changes_system,
+                timeout,
+                second,
+            } => match key.code {
+                KeyCode::Char('y' | 'Y') | KeyCode::Enter if changes_system && !second => {
+                    Some(Dialog::Run {
+                        argv,
+                        changes_system,
+                        timeout,
+                        second: true,
+                    })
+                }
+                KeyCode::Char('y' | 'Y') | KeyCode::Enter => {
+                    self.start_job(argv, changes_system, timeout);
+                    None
+                }
+                KeyCode::Char('n' | 'N') | KeyCode::Esc => None,
+                _ if ctrl_c => None,
+                _ => Some(Dialog::Run {
+                    argv,
+                    changes_system,
+                    timeout,
+                    second,
+                }),
+            },
+            Dialog::StopJob => match key.code {
+                KeyCode::Char('y' | 'Y') => {
+                    if let Some(job) = &self.job {
+                        job.stop();
+                        self.status = Some(Status::Info(
+                            "Stopping the command; what it wrote so far is kept.".into(),
+                        ));
+                    }
+                    None
+                }
+                KeyCode::Char('n' | 'N') | KeyCode::Esc => None,
+                _ if ctrl_c => None,
+                _ => Some(Dialog::StopJob),
+            },
             Dialog::Quit => match key.code {
                 KeyCode::Char('y' | 'Y') => {
                     self.quit(done);
@@ -892,6 +994,7 @@ impl<C: Clock> Walk<C> {
 
     /// Leaves the session resumable: a `paused` event says it was closed on purpose.
     fn quit(&mut self, done: &mut Option<String>) {
+        self.stop_job();
         let state = self.session.state();
         let id = state.started.session.clone();
         let message = if state.sealed.is_some() {
@@ -911,6 +1014,108 @@ impl<C: Clock> Walk<C> {
             }
         };
         *done = Some(message);
+    }
+
+    /// Asks whether to run the current command step's program, showing exactly what will run.
+    /// A command whose placeholders have no value is not offered: it would run with a wrong
+    /// argument.
+    fn ask_to_run(&mut self) {
+        let Some(step) = self.session.current_step() else {
+            return;
+        };
+        let StepKind::Command {
+            run,
+            timeout,
+            changes_system,
+            ..
+        } = &step.kind
+        else {
+            return;
+        };
+        match crate::evidence::run::argv_from_values(run, |name| self.session.variable(name)) {
+            Ok(argv) => {
+                self.dialog = Some(Dialog::Run {
+                    argv,
+                    changes_system: *changes_system,
+                    timeout: *timeout,
+                    second: false,
+                });
+            }
+            Err(missing) => {
+                self.status = Some(Status::Warning(format!(
+                    "The command needs a value for {} that this session does not have: run it \
+                     by hand, note (n) what you did, and skip (s) the step.",
+                    missing
+                        .iter()
+                        .map(|m| format!("{{{{{m}}}}}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+        }
+    }
+
+    /// Starts the current command step's program beside the screen.
+    fn start_job(&mut self, argv: Vec<String>, changes_system: bool, timeout: std::time::Duration) {
+        let Some(step) = self.session.current_step() else {
+            return;
+        };
+        let step = step.id.clone();
+        let name = crate::evidence::run::file_stem(&format!(
+            "cmd-{:04}-{step}",
+            self.session.state().events + 1
+        ));
+        let request = crate::evidence::run::Request {
+            argv,
+            timeout,
+            changes_system,
+            session_dir: self.session.folder().to_path_buf(),
+            stem: name,
+        };
+        self.shown = None;
+        self.status = Some(Status::Info(
+            "The command is running. Esc stops it; n adds a note meanwhile.".into(),
+        ));
+        self.job = Some(CommandJob::start(
+            &step,
+            request,
+            self.session.clock().now(),
+        ));
+    }
+
+    /// Journals the command's result once it has ended.
+    pub fn poll_job(&mut self) {
+        if self.job.as_ref().is_some_and(CommandJob::finished) {
+            self.finish_job();
+        }
+    }
+
+    /// Stops a running command, waits for it (the grace period at most) and journals what it
+    /// did: used before quitting or pausing.
+    pub fn stop_job(&mut self) {
+        if let Some(job) = &self.job {
+            job.stop();
+            self.finish_job();
+        }
+    }
+
+    fn finish_job(&mut self) {
+        let Some(job) = self.job.take() else {
+            return;
+        };
+        let step = job.step.clone();
+        let outcome = job.join(self.session.clock().now());
+        let summary = describe::command_outcome(&outcome.run);
+        if self.apply(Action::Command(outcome.run.clone())) {
+            self.status = Some(if outcome.run.exit_code == Some(0) {
+                Status::Info(format!("{summary}. Enter goes on; r runs it again."))
+            } else {
+                Status::Warning(format!(
+                    "{summary}. Note (n) what it means; Enter goes on, r runs it again."
+                ))
+            });
+        }
+        self.shown = Some(Shown { step, outcome });
     }
 
     /// Journals deadlines whose time ran out (custody is the actor).

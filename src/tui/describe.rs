@@ -1,6 +1,6 @@
 //! One line of plain words for an event, as the journal pane shows it.
 
-use crate::journal::event::{Body, ContactPurpose, Event, Role};
+use crate::journal::event::{Body, CommandRun, ContactPurpose, Event, Role};
 
 /// Who did it, when it was a person other than the operator, or custody itself.
 fn actor(event: &Event) -> Option<String> {
@@ -43,12 +43,7 @@ pub fn event(event: &Event) -> String {
         Body::EvidenceRecorded(e) => {
             format!("evidence: {} files, {} bytes hashed", e.files, e.bytes)
         }
-        Body::CommandRun(c) => format!(
-            "ran {} (exit {})",
-            c.argv.first().map_or("", String::as_str),
-            c.exit_code
-                .map_or_else(|| "none".to_owned(), |c| c.to_string())
-        ),
+        Body::CommandRun(c) => command_outcome(c),
         Body::ContactMade(c) => {
             let verb = match c.purpose {
                 ContactPurpose::Report => "reported to",
@@ -83,6 +78,45 @@ pub fn event(event: &Event) -> String {
     }
 }
 
+/// How a command ended, in a few words: `ran ss: exit 0, after 0.2 s`, `ran sleep: killed by
+/// signal 15, timed out after 30.0 s`, `ss could not run: ...`.
+pub fn command_outcome(c: &CommandRun) -> String {
+    let program = c.argv.first().map_or("", String::as_str);
+    if c.exit_code.is_none()
+        && c.signal.is_none()
+        && let Some(error) = &c.error
+    {
+        return format!("{program} could not run: {error}");
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let seconds = c.duration_ms as f64 / 1000.0;
+    let how = if c.timed_out {
+        format!("timed out after {seconds:.1} s")
+    } else if c.error.as_deref() == Some(crate::evidence::run::STOPPED) {
+        format!("stopped by the operator after {seconds:.1} s")
+    } else {
+        format!("after {seconds:.1} s")
+    };
+    let status = match (c.exit_code, c.signal) {
+        (Some(code), _) => format!("exit {code}"),
+        (None, Some(signal)) => format!("killed by signal {signal}"),
+        (None, None) => "no exit status".to_owned(),
+    };
+    let mut text = format!("ran {program}: {status}, {how}");
+    if c.changes_system {
+        text.push_str(" (changes the system)");
+    }
+    if let Some(error) = c
+        .error
+        .as_deref()
+        .filter(|e| *e != crate::evidence::run::STOPPED)
+    {
+        text.push_str("; ");
+        text.push_str(error);
+    }
+    text
+}
+
 /// A duration in the largest units that matter: `45s`, `12m`, `3h 05m`, `2d 4h`.
 pub fn duration(seconds: i64) -> String {
     let sign = if seconds < 0 { "-" } else { "" };
@@ -102,6 +136,48 @@ pub fn duration(seconds: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn run(exit_code: Option<i32>, signal: Option<i32>, error: Option<&str>) -> CommandRun {
+        CommandRun {
+            argv: vec!["ss".into(), "-tunap".into()],
+            changes_system: false,
+            started: chrono::DateTime::UNIX_EPOCH,
+            duration_ms: 1250,
+            exit_code,
+            signal,
+            timed_out: false,
+            stdout: None,
+            stderr: None,
+            error: error.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn command_outcomes_read_naturally() {
+        assert_eq!(
+            command_outcome(&run(Some(0), None, None)),
+            "ran ss: exit 0, after 1.2 s"
+        );
+        let mut timed_out = run(None, Some(15), None);
+        timed_out.timed_out = true;
+        timed_out.changes_system = true;
+        assert_eq!(
+            command_outcome(&timed_out),
+            "ran ss: killed by signal 15, timed out after 1.2 s (changes the system)"
+        );
+        assert_eq!(
+            command_outcome(&run(None, Some(15), Some(crate::evidence::run::STOPPED))),
+            "ran ss: killed by signal 15, stopped by the operator after 1.2 s"
+        );
+        assert_eq!(
+            command_outcome(&run(None, None, Some("`ss` was not found"))),
+            "ss could not run: `ss` was not found"
+        );
+        assert_eq!(
+            command_outcome(&run(Some(0), None, Some("disk full: 10 bytes kept"))),
+            "ran ss: exit 0, after 1.2 s; disk full: 10 bytes kept"
+        );
+    }
 
     #[test]
     fn durations_read_naturally() {

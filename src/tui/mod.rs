@@ -18,6 +18,7 @@ pub mod app;
 pub mod describe;
 pub mod form;
 pub mod input;
+pub mod job;
 pub mod markdown;
 pub mod theme;
 pub mod view;

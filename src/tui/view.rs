@@ -910,7 +910,9 @@ fn render_step<C: Clock>(w: &Walk<C>, theme: &Theme, area: Rect, frame: &mut Fra
                         theme.alarm(),
                     );
                 }
+                lines.push(Line::default());
                 focus_line = lines.len();
+                command_lines(w, &step.id, step_state.commands, width, theme, &mut lines);
             }
             StepKind::End { outcome } => {
                 if let Some(outcome) = outcome {
@@ -956,6 +958,94 @@ fn render_step<C: Clock>(w: &Walk<C>, theme: &Theme, area: Rect, frame: &mut Fra
         && y - scroll < inner.height
     {
         frame.set_cursor_position((inner.x + x, inner.y + y - scroll));
+    }
+}
+
+/// Under a command step: the command running, or the last run's output (sanitised and
+/// bounded), and what to do next.
+fn command_lines<C: Clock>(
+    w: &Walk<C>,
+    step: &str,
+    runs: u32,
+    width: u16,
+    theme: &Theme,
+    lines: &mut Vec<Line<'static>>,
+) {
+    if let Some(job) = w.job.as_ref().filter(|j| j.step == step) {
+        let elapsed = i64::try_from(job.started.elapsed().as_secs()).unwrap_or(i64::MAX);
+        let limit = i64::try_from(job.timeout.as_secs()).unwrap_or(i64::MAX);
+        let text = if job.stopping() {
+            format!(
+                "Stopping the command ({} so far)...",
+                describe::duration(elapsed)
+            )
+        } else {
+            format!(
+                "Running for {} (time limit {}). Esc stops it.",
+                describe::duration(elapsed),
+                describe::duration(limit)
+            )
+        };
+        hint(lines, &text, width, theme.current());
+        return;
+    }
+    if let Some(shown) = w.shown.as_ref().filter(|s| s.step == step) {
+        let run = &shown.outcome.run;
+        let style = if run.exit_code == Some(0) {
+            theme.done()
+        } else {
+            theme.alarm()
+        };
+        hint(lines, &safe(&describe::command_outcome(run)), width, style);
+        let columns = usize::from(width.saturating_sub(2)).max(10);
+        for (name, preview, file) in [
+            ("stdout", &shown.outcome.stdout, &run.stdout),
+            ("stderr", &shown.outcome.stderr, &run.stderr),
+        ] {
+            if preview.total() == 0 {
+                continue;
+            }
+            let file = file
+                .as_ref()
+                .map_or(String::new(), |f| format!(", in {}", f.file));
+            lines.push(Line::default());
+            lines.push(Line::styled(
+                fit(
+                    &format!("{name} ({} bytes{}):", preview.total(), safe(&file)),
+                    usize::from(width),
+                    theme,
+                ),
+                theme.title(),
+            ));
+            let shown_lines = preview.lines(40, columns);
+            for line in &shown_lines.lines {
+                lines.push(Line::from(format!("  {line}")));
+            }
+            if let Some(note) = shown_lines.note() {
+                hint(lines, &format!("  ({note})"), width, theme.dim());
+            }
+        }
+        lines.push(Line::default());
+    }
+    let text = if runs > 0 {
+        "Enter: go on to the next step. r: run the command again."
+    } else {
+        "Press Enter to see exactly what will run, and run it."
+    };
+    hint(lines, text, width, theme.current());
+}
+
+/// An argument as a shell would need it quoted, for showing a command on one line (custody
+/// itself never uses a shell): plain words as they are, others in single quotes.
+fn quoted(arg: &str) -> String {
+    let plain = !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,+@%".contains(c));
+    if plain {
+        arg.to_owned()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
     }
 }
 
@@ -1120,6 +1210,17 @@ fn walk_keys<C: Clock>(w: &Walk<C>, theme: &Theme) -> Line<'static> {
             )
         };
     };
+    if w.job.is_some() {
+        return keys_line(
+            &[
+                ("Esc", "stop the command"),
+                ("n", "note"),
+                ("?", "help"),
+                ("q", "quit"),
+            ],
+            theme,
+        );
+    }
     let main = match step.kind {
         StepKind::Checklist { .. } => ("Space", "confirm item"),
         StepKind::Decision { .. } => ("Enter", "choose"),
@@ -1127,6 +1228,22 @@ fn walk_keys<C: Clock>(w: &Walk<C>, theme: &Theme) -> Line<'static> {
             ("Enter", "fill in")
         }
         StepKind::End { .. } => ("Enter", "finish"),
+        StepKind::Command { .. } if state.step(&step.id).is_none_or(|s| s.commands == 0) => {
+            ("Enter", "run")
+        }
+        StepKind::Command { .. } => {
+            return keys_line(
+                &[
+                    ("Enter", "go on"),
+                    ("r", "run again"),
+                    ("n", "note"),
+                    ("s", "skip"),
+                    ("?", "help"),
+                    ("q", "quit"),
+                ],
+                theme,
+            );
+        }
         _ => ("Enter", "done"),
     };
     keys_line(
@@ -1192,6 +1309,52 @@ fn render_dialog<C: Clock>(w: &Walk<C>, dialog: &Dialog, theme: &Theme, frame: &
                 ],
                 None,
                 keys_line(&[("r", "try again"), ("Esc", "close")], theme),
+            ),
+            Dialog::Run {
+                argv,
+                changes_system,
+                timeout,
+                second,
+            } => {
+                let command: Vec<String> = argv.iter().map(|a| quoted(a)).collect();
+                let mut text = vec![
+                    Line::from("custody will run this, without a shell:"),
+                    Line::styled(safe(&command.join(" ")), theme.title()),
+                    Line::default(),
+                    Line::from(format!(
+                        "Time limit: {}. Its output goes into the session's evidence/ folder and its hashes into the journal.",
+                        describe::duration(i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX))
+                    )),
+                ];
+                if *changes_system {
+                    text.push(Line::default());
+                    text.push(Line::styled(
+                        if *second {
+                            "Second confirmation: this command CHANGES THE SYSTEM under investigation. It is marked as such in the journal and the report. Run it?"
+                        } else {
+                            "This command CHANGES THE SYSTEM. You will be asked a second time."
+                        },
+                        theme.alarm(),
+                    ));
+                }
+                (
+                    if *second {
+                        "Really change the system?"
+                    } else {
+                        "Run this command?"
+                    },
+                    text,
+                    None,
+                    keys_line(&[("y/Enter", "run"), ("n/Esc", "not now")], theme),
+                )
+            }
+            Dialog::StopJob => (
+                "Stop the command?",
+                vec![Line::from(
+                    "Its process group gets SIGTERM, then SIGKILL after 2 seconds. What it wrote so far is kept, and the stop is journaled.",
+                )],
+                None,
+                keys_line(&[("y", "stop it"), ("n/Esc", "let it run")], theme),
             ),
             Dialog::Note(input) => (
                 "Note",
