@@ -1832,7 +1832,10 @@ pub fn party_text(p: &Party) -> String {
 }
 
 fn command_outcome(c: &crate::journal::event::CommandRun) -> String {
-    if let Some(e) = &c.error {
+    if c.exit_code.is_none()
+        && c.signal.is_none()
+        && let Some(e) = &c.error
+    {
         return format!("could not run: {e}");
     }
     let mut text = match (c.exit_code, c.signal) {
@@ -1844,6 +1847,15 @@ fn command_outcome(c: &crate::journal::event::CommandRun) -> String {
         text.push_str(", TIMED OUT");
     }
     let _ = write!(text, ", {} ms", c.duration_ms);
+    match c.error.as_deref() {
+        Some(crate::evidence::run::STOPPED) => text.push_str(", STOPPED by the operator"),
+        // It ran, but something went wrong around it (such as output that could not all be
+        // kept): said as recorded.
+        Some(e) => {
+            let _ = write!(text, "; {e}");
+        }
+        None => {}
+    }
     text
 }
 
