@@ -368,7 +368,8 @@ pub struct CommandRun {
     pub timed_out: bool,
     pub stdout: Option<FileRef>,
     pub stderr: Option<FileRef>,
-    /// Why it could not run, if it could not.
+    /// What went wrong, if anything: why it could not run (then neither `exit_code` nor
+    /// `signal` is set), `stopped by the operator`, or that its output could not all be kept.
     pub error: Option<String>,
 }
 
