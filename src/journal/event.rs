@@ -346,12 +346,40 @@ pub struct EvidenceRecorded {
     pub bytes: u64,
     /// The manifest listing every file with its hashes.
     pub manifest: Option<FileRef>,
-    /// Files that could not be read, with the reason.
+    /// Entries that could not be read, with the reason: the first few (all of them are in the
+    /// manifest; `error_count` says how many there were).
     #[serde(default)]
     pub errors: Vec<String>,
     /// The operator stopped the hashing before it finished.
     #[serde(default)]
     pub cancelled: bool,
+    /// The `SHA256SUMS` file (`sha256sum -c` checks it), when one was written.
+    #[serde(default)]
+    pub sums: Option<FileRef>,
+    /// The hash functions computed for every file (`sha256`, `sha1`, `md5`); empty in
+    /// journals written before custody recorded it, when only SHA-256 was computed.
+    #[serde(default)]
+    pub algorithms: Vec<String>,
+    /// Folders, symbolic links (recorded, not followed) and other entries (devices, fifos,
+    /// sockets: recorded, never read) found besides the files.
+    #[serde(default)]
+    pub dirs: u64,
+    #[serde(default)]
+    pub links: u64,
+    #[serde(default)]
+    pub other: u64,
+    /// How many entries had an error; `None` in journals written before custody recorded it,
+    /// where `errors` lists them all.
+    #[serde(default)]
+    pub error_count: Option<u64>,
+}
+
+impl EvidenceRecorded {
+    /// How many entries had an error.
+    pub fn error_count(&self) -> u64 {
+        self.error_count
+            .unwrap_or(u64::try_from(self.errors.len()).unwrap_or(u64::MAX))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -1268,6 +1296,12 @@ mod tests {
                 manifest: Some(file("manifest")),
                 errors: vec!["/srv/x: denied".into()],
                 cancelled: true,
+                sums: Some(file("sums")),
+                algorithms: vec!["sha256".into(), "md5".into()],
+                dirs: 1,
+                links: 2,
+                other: 3,
+                error_count: Some(7),
             }),
             Body::CommandRun(CommandRun {
                 argv: vec!["ls".into(), "-l".into()],

@@ -1108,8 +1108,8 @@ impl Builder<'_> {
                 if e.cancelled {
                     text.push_str("; CANCELLED before the end");
                 }
-                if !e.errors.is_empty() {
-                    let _ = write!(text, "; {} file(s) could not be read", e.errors.len());
+                if e.error_count() > 0 {
+                    let _ = write!(text, "; {} entries could not be read", e.error_count());
                 }
                 text
             }

@@ -126,6 +126,16 @@ pub fn next_action<C: Clock>(session: &Session<C>, choice: usize) -> Option<Acti
                 }),
                 errors: Vec::new(),
                 cancelled: false,
+                sums: Some(FileRef {
+                    file: "evidence/manifest-1.SHA256SUMS".into(),
+                    size: 150,
+                    sha256: Digest::of(b"sums"),
+                }),
+                algorithms: vec!["sha256".into()],
+                dirs: 1,
+                links: 0,
+                other: 0,
+                error_count: Some(0),
             })
         }
         StepKind::Command {
