@@ -43,6 +43,7 @@ Examples:
   custody sessions                      list the sessions kept on this machine
   custody verify SESSION                check a session's journal; prints its final hash
   custody report SESSION                write the session's report (md, html, json, pdf)
+  custody hash /srv/share > SHA256SUMS  hash files and folders without opening them for view
 
 Exit status: 0 success, 1 what was checked is bad, 2 usage or I/O error.";
 
@@ -210,6 +211,37 @@ for them. Every step is written to the journal in DIR/<session>/journal.jsonl.")
         #[command(flatten)]
         dir: DirArg,
     },
+    /// Hash files and folders as evidence, without showing them (sha256sum lines or a manifest)
+    #[command(after_help = "\
+Examples:
+  custody hash /srv/share/upload > SHA256SUMS      then: sha256sum -c SHA256SUMS
+  custody hash --json --hashes sha256,sha1,md5 /srv/share/upload > manifest.jsonl
+  custody hash --follow-symlinks /home/jdoe/Downloads
+
+Files are read only to hash them, with O_NOATIME where the system allows it (their access time
+is kept); nothing is shown, changed or deleted. Devices, fifos and sockets are listed, never
+opened; links are listed with their target and followed only with --follow-symlinks. On a
+terminal, names with control characters are shown escaped; redirect the output to a file for
+exact lines. Ctrl-C stops: what was done is printed. docs/EVIDENCE.md describes the formats.
+Exit status: 0 all hashed, 1 some entries had errors (each is printed), 2 usage error or a path
+that does not exist (nothing hashed), 130 cancelled with Ctrl-C.")]
+    Hash {
+        /// Files and folders (folders are hashed with everything under them)
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Hash functions, separated by commas: sha256 (always), sha1, md5 (shown with --json)
+        #[arg(long, value_name = "HASHES")]
+        hashes: Option<String>,
+        /// Print the manifest: one JSON object per file, folder, link or other object
+        #[arg(long)]
+        json: bool,
+        /// Follow symbolic links (loops are detected and recorded)
+        #[arg(long)]
+        follow_symlinks: bool,
+        /// Hashing threads [default: one per core]
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        threads: Option<u16>,
+    },
     /// Take a session up again where it was (after a quit, a crash or a dropped connection)
     #[command(after_help = "\
 Examples:
@@ -306,6 +338,21 @@ fn main() -> ExitCode {
             },
             dir: dir.get(),
         }),
+        Some(Command::Hash {
+            paths,
+            hashes,
+            json,
+            follow_symlinks,
+            threads,
+        }) => {
+            return cli::hash::hash(&cli::hash::Args {
+                paths,
+                hashes,
+                json,
+                follow_symlinks,
+                threads: threads.map(usize::from),
+            });
+        }
         Some(Command::Resume { session, dir }) => cli::walk::resume(session.as_deref(), &dir.get()),
         Some(Command::Report {
             session,

@@ -412,7 +412,9 @@ fn verify_reads_every_kind_and_its_times() {
 fn a_newer_journal_format_is_not_called_intact() {
     let folder = open_session("verify-newer-format");
     let file = std::fs::File::open(folder.join("journal.jsonl")).unwrap();
-    let events = Scanner::new(std::io::BufReader::new(file)).read_all().unwrap();
+    let events = Scanner::new(std::io::BufReader::new(file))
+        .read_all()
+        .unwrap();
     let mut prev = Digest::ZERO;
     let mut out = Vec::new();
     for mut event in events {

@@ -1,5 +1,6 @@
 //! Printing for the commands that are more than a few lines.
 
+pub mod hash;
 pub mod report;
 pub mod sessions;
 pub mod walk;

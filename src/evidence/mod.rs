@@ -2,4 +2,6 @@
 //! runbook's commands that capture the system's volatile state.
 
 pub mod hash;
+pub mod manifest;
 pub mod run;
+mod walk;

@@ -389,6 +389,15 @@ pub enum HashAlgorithm {
 impl HashAlgorithm {
     pub const NAMES: [&'static str; 3] = ["sha256", "sha1", "md5"];
 
+    /// The name a runbook and the journal use: `sha256`, `sha1`, `md5`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sha256 => "sha256",
+            Self::Sha1 => "sha1",
+            Self::Md5 => "md5",
+        }
+    }
+
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
             "sha256" => Some(Self::Sha256),
