@@ -332,6 +332,16 @@ fn deadlines_that_run_out_are_journaled_by_custody() {
 /// A session of a one-step runbook whose command prints a value the operator typed (hostile
 /// on purpose) and says it changes the system.
 fn command_app<'c>(clock: &'c ManualClock, run: &str, value: &str) -> TestApp<'c> {
+    one_step_app(
+        clock,
+        &format!("kind = \"command\"\nrun = {run}\nchanges_system = true\ntimeout = \"5s\""),
+        value,
+    )
+}
+
+/// A session of a one-step runbook whose step is `step` (its kind and what goes with it), with
+/// the variable `value` set to `value`.
+fn one_step_app<'c>(clock: &'c ManualClock, step: &str, value: &str) -> TestApp<'c> {
     let text = format!(
         r#"
 [runbook]
@@ -358,12 +368,9 @@ emergency = "112"
 
 [[steps]]
 id = "capture"
-kind = "command"
+{step}
 title = "Capture"
-body = "Runs one command."
-run = {run}
-changes_system = true
-timeout = "5s"
+body = "Does one thing."
 sources = ["rfc3227"]
 
 [[steps]]
@@ -477,4 +484,54 @@ fn a_running_command_can_be_stopped_and_the_stop_is_journaled() {
     assert_eq!(run.error.as_deref(), Some("stopped by the operator"));
     assert!(!run.timed_out);
     assert!(run.duration_ms < 15_000);
+}
+
+#[test]
+fn an_evidence_step_hashes_after_confirmation_and_journals_the_manifest() {
+    let clock = common::clock();
+    let tree = common::temp_dir("tui-evidence").join("share");
+    std::fs::create_dir_all(tree.join("sub")).unwrap();
+    std::fs::write(tree.join("a.bin"), b"first file").unwrap();
+    std::fs::write(tree.join("sub").join("b.bin"), vec![7u8; 100_000]).unwrap();
+    let mut app = one_step_app(
+        &clock,
+        "kind = \"evidence\"\npaths = [\"{{value}}\"]\nhashes = [\"sha256\", \"md5\"]",
+        tree.to_str().unwrap(),
+    );
+    key(&mut app, KeyCode::Enter);
+    assert!(matches!(walk(&app).dialog, Some(Dialog::Hash { .. })));
+    let asked = screen(&app, 80, 24);
+    assert!(asked.contains("Hash this evidence?"), "{asked}");
+    assert!(asked.contains("sha256, md5"), "{asked}");
+    // Nothing is hashed before the answer.
+    key(&mut app, KeyCode::Char('n'));
+    assert!(walk(&app).dialog.is_none() && walk(&app).job.is_none());
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('y'));
+    assert!(walk(&app).job.is_some(), "the hashing should be running");
+    wait_for_command(&mut app);
+    assert_eq!(last_kind(&app), "evidence_recorded");
+    let Body::EvidenceRecorded(e) = &walk(&app).recent.back().unwrap().body else {
+        unreachable!()
+    };
+    assert_eq!(e.paths, [tree.to_str().unwrap()]);
+    assert_eq!((e.files, e.bytes, e.dirs), (2, 100_010, 2));
+    assert_eq!(e.algorithms, ["sha256", "md5"]);
+    assert!(!e.cancelled && e.error_count() == 0);
+    let folder = walk(&app).session.folder().to_path_buf();
+    for file in [e.manifest.as_ref().unwrap(), e.sums.as_ref().unwrap()] {
+        assert!(file.file.starts_with("evidence/"), "{}", file.file);
+        let bytes = std::fs::read(folder.join(&file.file)).unwrap();
+        assert_eq!(bytes.len() as u64, file.size);
+        assert_eq!(custody::journal::Digest::of(&bytes), file.sha256);
+    }
+    let sums = std::fs::read_to_string(folder.join(&e.sums.as_ref().unwrap().file)).unwrap();
+    assert_eq!(sums.lines().count(), 2, "{sums}");
+    let after = screen(&app, 80, 24);
+    assert!(after.contains("Hashed and journaled"), "{after}");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(
+        walk(&app).session.current_step().map(|s| s.id.as_str()),
+        Some("end")
+    );
 }

@@ -15,7 +15,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::describe;
 use super::form::{Form, FormField, FormKey};
 use super::input::Input;
-use super::job::{CommandJob, Shown};
+use super::job::{CommandJob, HashJob, Job, Shown};
 use super::theme::Theme;
 use crate::journal::event::{Event, Mode, Party};
 use crate::runbook::{FieldKind, Purpose, Runbook, StepKind};
@@ -83,7 +83,12 @@ pub enum Dialog {
         timeout: std::time::Duration,
         second: bool,
     },
-    /// Stop the command that is running?
+    /// Hash the evidence step's paths? `paths` are exactly what will be hashed.
+    Hash {
+        paths: Vec<String>,
+        options: crate::evidence::hash::Options,
+    },
+    /// Stop the command or the hashing that is running?
     StopJob,
 }
 
@@ -109,8 +114,8 @@ pub struct Walk<C: Clock> {
     pub scroll: u16,
     pub dialog: Option<Dialog>,
     pub status: Option<Status>,
-    /// A command step's program, running beside the screen.
-    pub job: Option<CommandJob>,
+    /// A command step's program or an evidence step's hashing, running beside the screen.
+    pub job: Option<Job>,
     /// The last command's outcome, shown under its step.
     pub shown: Option<Shown>,
 }
@@ -261,6 +266,20 @@ impl<C: Clock + Clone> App<C> {
             "custody: stopped by {name}; the session can be resumed"
         ));
     }
+}
+
+/// A file written into the session's `evidence/` folder, named from the session folder.
+fn in_evidence(written: crate::evidence::manifest::Written) -> crate::journal::event::FileRef {
+    let mut file: crate::journal::event::FileRef = written.into();
+    file.file = format!("{}/{}", crate::journal::folder::EVIDENCE, file.file);
+    file
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
 fn start_form(runbook: &Runbook, given: &Given, now: DateTime<Utc>) -> Form {
@@ -636,9 +655,10 @@ impl<C: Clock> Walk<C> {
             self.dialog = Some(Dialog::Help);
             return;
         }
-        if self.job.is_some() {
-            // While a command runs: notes, help, scrolling, stopping it, quitting (which
-            // stops it first). The step cannot change until its result is journaled.
+        if let Some(job) = &self.job {
+            // While a command or hashing runs: notes, help, scrolling, stopping it, quitting
+            // (which stops it first). The step cannot change until its result is journaled.
+            let what = job.what();
             match key.code {
                 KeyCode::Esc => self.dialog = Some(Dialog::StopJob),
                 KeyCode::Char('q') => self.dialog = Some(Dialog::Quit),
@@ -647,9 +667,10 @@ impl<C: Clock> Walk<C> {
                 KeyCode::PageDown => self.scroll = self.scroll.saturating_add(5),
                 KeyCode::PageUp => self.scroll = self.scroll.saturating_sub(5),
                 _ => {
-                    self.status = Some(Status::Info(
-                        "The command is running. Esc stops it; n adds a note meanwhile.".into(),
-                    ));
+                    self.status = Some(Status::Info(format!(
+                        "{} is running. Esc stops it; n adds a note meanwhile.",
+                        capitalised(what)
+                    )));
                 }
             }
             return;
@@ -782,16 +803,10 @@ impl<C: Clock> Walk<C> {
                 }
             }
             StepKind::Evidence { .. } => {
-                let state = self.step_state(&step.id);
-                if state.evidence > 0 {
+                if self.step_state(&step.id).evidence > 0 {
                     self.apply(Action::Complete);
                 } else {
-                    self.status = Some(Status::Warning(
-                        "This version of custody cannot hash evidence in a session yet: do it by \
-                         hand as the step says, record what you did as a note (n), then skip the \
-                         step (s) giving that as the reason."
-                            .into(),
-                    ));
+                    self.ask_to_hash();
                 }
             }
             StepKind::Instruction { .. } | StepKind::End { .. } => {
@@ -881,13 +896,23 @@ impl<C: Clock> Walk<C> {
                     second,
                 }),
             },
+            Dialog::Hash { paths, options } => match key.code {
+                KeyCode::Char('y' | 'Y') | KeyCode::Enter => {
+                    self.start_hashing(paths, options);
+                    None
+                }
+                KeyCode::Char('n' | 'N') | KeyCode::Esc => None,
+                _ if ctrl_c => None,
+                _ => Some(Dialog::Hash { paths, options }),
+            },
             Dialog::StopJob => match key.code {
                 KeyCode::Char('y' | 'Y') => {
                     if let Some(job) = &self.job {
                         job.stop();
-                        self.status = Some(Status::Info(
-                            "Stopping the command; what it wrote so far is kept.".into(),
-                        ));
+                        self.status = Some(Status::Info(format!(
+                            "Stopping {}; what it wrote so far is kept.",
+                            job.what()
+                        )));
                     }
                     None
                 }
@@ -1076,16 +1101,16 @@ impl<C: Clock> Walk<C> {
         self.status = Some(Status::Info(
             "The command is running. Esc stops it; n adds a note meanwhile.".into(),
         ));
-        self.job = Some(CommandJob::start(
+        self.job = Some(Job::Command(CommandJob::start(
             &step,
             request,
             self.session.clock().now(),
-        ));
+        )));
     }
 
     /// Journals the command's result once it has ended.
     pub fn poll_job(&mut self) {
-        if self.job.as_ref().is_some_and(CommandJob::finished) {
+        if self.job.as_ref().is_some_and(Job::finished) {
             self.finish_job();
         }
     }
@@ -1100,8 +1125,13 @@ impl<C: Clock> Walk<C> {
     }
 
     fn finish_job(&mut self) {
-        let Some(job) = self.job.take() else {
-            return;
+        let job = match self.job.take() {
+            None => return,
+            Some(Job::Hash(job)) => {
+                self.finish_hashing(job);
+                return;
+            }
+            Some(Job::Command(job)) => job,
         };
         let step = job.step.clone();
         let outcome = job.join(self.session.clock().now());
@@ -1116,6 +1146,124 @@ impl<C: Clock> Walk<C> {
             });
         }
         self.shown = Some(Shown { step, outcome });
+    }
+
+    /// Asks whether to hash the current evidence step's paths, showing exactly which.
+    fn ask_to_hash(&mut self) {
+        let Some(step) = self.session.current_step() else {
+            return;
+        };
+        let StepKind::Evidence {
+            paths,
+            hashes,
+            follow_symlinks,
+            ..
+        } = &step.kind
+        else {
+            return;
+        };
+        let mut missing = Vec::new();
+        let paths: Vec<String> = paths
+            .iter()
+            .map(|t| {
+                t.render(|name| {
+                    self.session.variable(name).unwrap_or_else(|| {
+                        missing.push(format!("{{{{{name}}}}}"));
+                        std::borrow::Cow::Borrowed("")
+                    })
+                })
+            })
+            .collect();
+        if !missing.is_empty() {
+            self.status = Some(Status::Warning(format!(
+                "The paths need a value for {} that this session does not have: hash them with \
+                 `custody hash`, note (n) what you did, and skip (s) the step.",
+                missing.join(", ")
+            )));
+            return;
+        }
+        self.dialog = Some(Dialog::Hash {
+            paths,
+            options: crate::evidence::hash::Options {
+                algorithms: hashes.clone(),
+                follow_symlinks: *follow_symlinks,
+                ..crate::evidence::hash::Options::default()
+            },
+        });
+    }
+
+    /// Starts hashing the current evidence step's paths beside the screen.
+    fn start_hashing(&mut self, paths: Vec<String>, options: crate::evidence::hash::Options) {
+        let Some(step) = self.session.current_step() else {
+            return;
+        };
+        let step = step.id.clone();
+        let name = crate::evidence::run::file_stem(&format!(
+            "evidence-{:04}-{step}",
+            self.session.state().events + 1
+        ));
+        self.status = Some(Status::Info(
+            "Hashing. Nothing is opened for viewing. Esc stops it; n adds a note meanwhile.".into(),
+        ));
+        self.job = Some(Job::Hash(HashJob::start(
+            &step,
+            paths,
+            options,
+            self.session.evidence_dir(),
+            name,
+        )));
+    }
+
+    fn finish_hashing(&mut self, job: HashJob) {
+        let paths = job.paths.clone();
+        let algorithms = job.options.algorithms();
+        match job.join() {
+            Ok(done) => {
+                let s = &done.summary;
+                let evidence = crate::journal::event::EvidenceRecorded {
+                    paths,
+                    files: s.files,
+                    bytes: s.bytes,
+                    manifest: Some(in_evidence(done.manifest.clone())),
+                    errors: s.first_errors.clone(),
+                    cancelled: s.cancelled,
+                    sums: Some(in_evidence(done.sums.clone())),
+                    algorithms: algorithms.iter().map(|a| a.name().to_owned()).collect(),
+                    dirs: s.dirs,
+                    links: s.symlinks,
+                    other: s.other,
+                    error_count: Some(s.errors),
+                };
+                let text = format!(
+                    "{}{} files ({}) hashed, {} folders, {} links, {} other{}",
+                    if s.cancelled { "STOPPED: " } else { "" },
+                    s.files,
+                    crate::report::model::bytes_text(s.bytes),
+                    s.dirs,
+                    s.symlinks,
+                    s.other,
+                    if s.errors > 0 {
+                        format!("; {} could not be read (see the manifest)", s.errors)
+                    } else {
+                        String::new()
+                    }
+                );
+                if self.apply(Action::Evidence(evidence)) {
+                    self.status = Some(if s.errors > 0 || s.cancelled {
+                        Status::Warning(format!("{text}. Enter goes on."))
+                    } else {
+                        Status::Info(format!("{text}. Enter goes on."))
+                    });
+                }
+            }
+            Err(why) => {
+                self.status = Some(Status::Warning(format!(
+                    "The hashing failed and nothing was journaled: {}. Free space or fix the \
+                     folder, then press Enter to try again.",
+                    crate::sanitize::for_terminal(&why)
+                )));
+            }
+        }
     }
 
     /// Journals deadlines whose time ran out (custody is the actor).

@@ -1,7 +1,8 @@
-//! Work that runs beside the screen: a command step's program. The screen keeps drawing and
-//! taking keys while it runs; the walk polls the job on every tick and journals its result when
-//! it has ended. The job itself never writes to the journal.
+//! Work that runs beside the screen: a command step's program, or an evidence step's hashing.
+//! The screen keeps drawing and taking keys while it runs; the walk polls the job on every tick
+//! and journals its result when it has ended. A job itself never writes to the journal.
 
+use std::os::unix::fs::DirBuilderExt as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -9,9 +10,127 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, Utc};
 
+use crate::evidence::hash::{self, Options, Progress};
+use crate::evidence::manifest;
 use crate::evidence::run::{self, Outcome, Preview, Request};
 use crate::journal::event::CommandRun;
 use crate::session::Clock;
+
+/// What runs beside the screen.
+#[derive(Debug)]
+pub enum Job {
+    Command(CommandJob),
+    Hash(HashJob),
+}
+
+impl Job {
+    /// The step it belongs to.
+    pub fn step(&self) -> &str {
+        match self {
+            Self::Command(j) => &j.step,
+            Self::Hash(j) => &j.step,
+        }
+    }
+
+    pub fn started(&self) -> Instant {
+        match self {
+            Self::Command(j) => j.started,
+            Self::Hash(j) => j.started,
+        }
+    }
+
+    pub fn stop(&self) {
+        match self {
+            Self::Command(j) => j.stop(),
+            Self::Hash(j) => j.cancel.store(true, Ordering::Relaxed),
+        }
+    }
+
+    pub fn stopping(&self) -> bool {
+        match self {
+            Self::Command(j) => j.stopping(),
+            Self::Hash(j) => j.cancel.load(Ordering::Relaxed),
+        }
+    }
+
+    pub fn finished(&self) -> bool {
+        match self {
+            Self::Command(j) => j.finished(),
+            Self::Hash(j) => j.handle.as_ref().is_none_or(JoinHandle::is_finished),
+        }
+    }
+
+    /// What the job is, for the screen: `the command`, `the hashing`.
+    pub fn what(&self) -> &'static str {
+        match self {
+            Self::Command(_) => "the command",
+            Self::Hash(_) => "the hashing",
+        }
+    }
+}
+
+/// An evidence step's files and folders, being hashed into the session's `evidence/` folder.
+#[derive(Debug)]
+pub struct HashJob {
+    pub step: String,
+    /// The paths as the step names them, variables filled in.
+    pub paths: Vec<String>,
+    pub options: Options,
+    pub started: Instant,
+    pub progress: Arc<Progress>,
+    cancel: Arc<AtomicBool>,
+    handle: Option<JoinHandle<Result<manifest::Outcome, hash::Error>>>,
+}
+
+impl HashJob {
+    /// Starts hashing `paths` into `<evidence_dir>/<stem>.manifest.jsonl` and
+    /// `<stem>.SHA256SUMS`.
+    pub fn start(
+        step: &str,
+        paths: Vec<String>,
+        options: Options,
+        evidence_dir: std::path::PathBuf,
+        file_stem: String,
+    ) -> Self {
+        let progress = Arc::new(Progress::new());
+        let cancel = Arc::new(AtomicBool::new(false));
+        let (p, c, o) = (Arc::clone(&progress), Arc::clone(&cancel), options.clone());
+        let targets: Vec<std::path::PathBuf> = paths.iter().map(std::path::PathBuf::from).collect();
+        let handle = std::thread::spawn(move || {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&evidence_dir)
+                .map_err(|source| hash::Error::Create {
+                    path: evidence_dir.clone(),
+                    source,
+                })?;
+            manifest::write_to_folder(&evidence_dir, &file_stem, &targets, &o, &p, &c)
+        });
+        Self {
+            step: step.to_owned(),
+            paths,
+            options,
+            started: Instant::now(),
+            progress,
+            cancel,
+            handle: Some(handle),
+        }
+    }
+
+    /// Whether the operator asked to stop it.
+    pub fn cancel_asked(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    /// Waits for the hashing to end and gives what it wrote.
+    pub fn join(mut self) -> Result<manifest::Outcome, String> {
+        match self.handle.take().map(JoinHandle::join) {
+            Some(Ok(result)) => result.map_err(|e| e.to_string()),
+            _ => Err("custody lost track of the hashing (its thread failed)".into()),
+        }
+    }
+}
 
 /// The time the command started, for [`run::run`], which runs on a thread of its own (the
 /// session's clock stays with the session).

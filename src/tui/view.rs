@@ -18,6 +18,7 @@ use unicode_width::UnicodeWidthStr;
 use super::app::{App, Dialog, Picker, Screen, StartScreen, Status, Walk};
 use super::describe;
 use super::form::Form;
+use super::job::Job;
 use super::markdown;
 use super::theme::Theme;
 use crate::journal::event::Mode;
@@ -875,7 +876,9 @@ fn render_step<C: Clock>(w: &Walk<C>, theme: &Theme, area: Rect, frame: &mut Fra
                 if !names.is_empty() {
                     lines.push(Line::from(format!("  hashes: {}", names.join(", "))));
                 }
+                lines.push(Line::default());
                 focus_line = lines.len();
+                hashing_lines(w, &step.id, step_state.evidence, width, theme, &mut lines);
             }
             StepKind::Command {
                 run,
@@ -971,7 +974,7 @@ fn command_lines<C: Clock>(
     theme: &Theme,
     lines: &mut Vec<Line<'static>>,
 ) {
-    if let Some(job) = w.job.as_ref().filter(|j| j.step == step) {
+    if let Some(Job::Command(job)) = w.job.as_ref().filter(|j| j.step() == step) {
         let elapsed = i64::try_from(job.started.elapsed().as_secs()).unwrap_or(i64::MAX);
         let limit = i64::try_from(job.timeout.as_secs()).unwrap_or(i64::MAX);
         let text = if job.stopping() {
@@ -1031,6 +1034,103 @@ fn command_lines<C: Clock>(
         "Enter: go on to the next step. r: run the command again."
     } else {
         "Press Enter to see exactly what will run, and run it."
+    };
+    hint(lines, text, width, theme.current());
+}
+
+/// Under an evidence step: the hashing's progress, and what to do next.
+fn hashing_lines<C: Clock>(
+    w: &Walk<C>,
+    step: &str,
+    runs: u32,
+    width: u16,
+    theme: &Theme,
+    lines: &mut Vec<Line<'static>>,
+) {
+    if let Some(Job::Hash(job)) = w.job.as_ref().filter(|j| j.step() == step) {
+        let p = job.progress.snapshot();
+        let elapsed = job.started.elapsed().as_secs_f64();
+        #[allow(clippy::cast_precision_loss)]
+        let rate = if elapsed > 0.0 {
+            p.bytes_done as f64 / elapsed
+        } else {
+            0.0
+        };
+        let bar_width = usize::from(width.saturating_sub(8)).min(50);
+        #[allow(
+            clippy::cast_precision_loss,
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss
+        )]
+        let filled = if p.total_known && p.bytes_total > 0 {
+            ((p.bytes_done as f64 / p.bytes_total as f64).min(1.0) * bar_width as f64) as usize
+        } else {
+            0
+        };
+        let bar = format!(
+            "[{}{}]",
+            "#".repeat(filled),
+            ".".repeat(bar_width.saturating_sub(filled))
+        );
+        lines.push(Line::styled(bar, theme.current()));
+        let short = |n: u64| {
+            crate::report::model::bytes_text(n)
+                .split(" (")
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let of = |done: u64, total: u64, text: &dyn Fn(u64) -> String| {
+            if p.total_known {
+                format!("{} of {}", text(done), text(total))
+            } else {
+                format!("{} of at least {}", text(done), text(total.max(done)))
+            }
+        };
+        let files = of(p.files_done, p.files_total, &|n| n.to_string());
+        let bytes = of(p.bytes_done, p.bytes_total, &short);
+        #[allow(
+            clippy::cast_precision_loss,
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss
+        )]
+        let left = if p.total_known && rate > 0.0 && p.bytes_total > p.bytes_done {
+            let seconds = (p.bytes_total - p.bytes_done) as f64 / rate;
+            format!(", about {} left", describe::duration(seconds as i64))
+        } else {
+            String::new()
+        };
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let speed = short(rate as u64);
+        hint(
+            lines,
+            &format!("{files} files, {bytes}, {speed}/s{left}"),
+            width,
+            Style::new(),
+        );
+        if p.errors > 0 {
+            hint(
+                lines,
+                &format!(
+                    "{} could not be read so far (each is in the manifest)",
+                    p.errors
+                ),
+                width,
+                theme.alarm(),
+            );
+        }
+        let text = if job.cancel_asked() {
+            "Stopping: what was hashed so far is kept and journaled as stopped."
+        } else {
+            "Nothing is opened for viewing. Esc stops the hashing."
+        };
+        hint(lines, text, width, theme.current());
+        return;
+    }
+    let text = if runs > 0 {
+        "Hashed and journaled (the manifest is in the session's evidence/ folder). Enter: go on."
+    } else {
+        "Press Enter to see exactly what will be hashed, and hash it."
     };
     hint(lines, text, width, theme.current());
 }
@@ -1210,14 +1310,13 @@ fn walk_keys<C: Clock>(w: &Walk<C>, theme: &Theme) -> Line<'static> {
             )
         };
     };
-    if w.job.is_some() {
+    if let Some(job) = &w.job {
+        let esc = match job {
+            Job::Command(_) => "stop the command",
+            Job::Hash(_) => "stop the hashing",
+        };
         return keys_line(
-            &[
-                ("Esc", "stop the command"),
-                ("n", "note"),
-                ("?", "help"),
-                ("q", "quit"),
-            ],
+            &[("Esc", esc), ("n", "note"), ("?", "help"), ("q", "quit")],
             theme,
         );
     }
@@ -1228,6 +1327,9 @@ fn walk_keys<C: Clock>(w: &Walk<C>, theme: &Theme) -> Line<'static> {
             ("Enter", "fill in")
         }
         StepKind::End { .. } => ("Enter", "finish"),
+        StepKind::Evidence { .. } if state.step(&step.id).is_none_or(|s| s.evidence == 0) => {
+            ("Enter", "hash")
+        }
         StepKind::Command { .. } if state.step(&step.id).is_none_or(|s| s.commands == 0) => {
             ("Enter", "run")
         }
@@ -1348,11 +1450,44 @@ fn render_dialog<C: Clock>(w: &Walk<C>, dialog: &Dialog, theme: &Theme, frame: &
                     keys_line(&[("y/Enter", "run"), ("n/Esc", "not now")], theme),
                 )
             }
+            Dialog::Hash { paths, options } => {
+                let mut text = vec![Line::from(
+                    "custody will read these only to hash them; nothing is opened for viewing, changed or deleted:",
+                )];
+                for path in paths {
+                    text.push(Line::styled(format!("  {}", safe(path)), theme.title()));
+                }
+                text.push(Line::default());
+                let names: Vec<&str> = options.algorithms().iter().map(|a| a.name()).collect();
+                text.push(Line::from(format!(
+                    "Hashes: {}. Folders are walked; symbolic links are {}. The manifest and a SHA256SUMS file go into the session's evidence/ folder, their hashes into the journal.",
+                    names.join(", "),
+                    if options.follow_symlinks {
+                        "followed (loops are caught)"
+                    } else {
+                        "recorded, not followed"
+                    }
+                )));
+                (
+                    "Hash this evidence?",
+                    text,
+                    None,
+                    keys_line(&[("y/Enter", "hash"), ("n/Esc", "not now")], theme),
+                )
+            }
             Dialog::StopJob => (
-                "Stop the command?",
-                vec![Line::from(
-                    "Its process group gets SIGTERM, then SIGKILL after 2 seconds. What it wrote so far is kept, and the stop is journaled.",
-                )],
+                match &w.job {
+                    Some(Job::Hash(_)) => "Stop the hashing?",
+                    _ => "Stop the command?",
+                },
+                vec![Line::from(match &w.job {
+                    Some(Job::Hash(_)) => {
+                        "What was hashed so far is kept in the manifest and journaled, marked as stopped before the end."
+                    }
+                    _ => {
+                        "Its process group gets SIGTERM, then SIGKILL after 2 seconds. What it wrote so far is kept, and the stop is journaled."
+                    }
+                })],
                 None,
                 keys_line(&[("y", "stop it"), ("n/Esc", "let it run")], theme),
             ),
@@ -1385,7 +1520,6 @@ fn render_dialog<C: Clock>(w: &Walk<C>, dialog: &Dialog, theme: &Theme, frame: &
                 keys_line(&[("Enter", "record"), ("Esc", "back")], theme),
             ),
         };
-    let _ = w;
     // Text wraps inside the dialog; count the wrapped lines to size it.
     let mut wrapped: Vec<Line> = Vec::new();
     for line in text.drain(..) {
