@@ -757,7 +757,7 @@ fn evidence(out: &mut String, r: &Report) {
             ("Paths", "paths"),
             ("Files", "count"),
             ("Size", "size"),
-            ("Manifest (SHA-256)", "hashes"),
+            ("Manifest, SHA256SUMS (SHA-256)", "hashes"),
             ("Notes", ""),
         ],
     );
@@ -765,6 +765,9 @@ fn evidence(out: &mut String, r: &Report) {
         let mut notes = Vec::new();
         if e.cancelled {
             notes.push(flag("alarm", "CANCELLED before the end"));
+        }
+        for note in e.notes() {
+            notes.push(h(&note));
         }
         for err in &e.errors {
             notes.push(h(err));
@@ -780,12 +783,14 @@ fn evidence(out: &mut String, r: &Report) {
             e.files.to_string(),
             h(&bytes_text(e.bytes)),
             e.manifest
-                .as_ref()
+                .iter()
+                .chain(&e.sums)
                 .map(|m| format!("{}<br>{}", code(&m.file), hash(&m.sha256)))
-                .unwrap_or_default(),
+                .collect::<Vec<_>>()
+                .join("<br>"),
             notes.join("<br>"),
         ];
-        if e.cancelled || !e.errors.is_empty() {
+        if e.cancelled || e.error_count > 0 {
             t.marked_row("alarm", cells);
         } else {
             t.row(cells);

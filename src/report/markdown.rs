@@ -316,13 +316,16 @@ pub fn render(r: &Report) -> String {
         "Paths",
         "Files",
         "Size",
-        "Manifest (SHA-256)",
+        "Manifest, SHA256SUMS (SHA-256)",
         "Notes",
     ]);
     for e in &r.evidence {
         let mut notes = Vec::new();
         if e.cancelled {
             notes.push("CANCELLED before the end".to_owned());
+        }
+        for note in e.notes() {
+            notes.push(md(&note));
         }
         for err in &e.errors {
             notes.push(md(err));
@@ -338,9 +341,11 @@ pub fn render(r: &Report) -> String {
             e.files.to_string(),
             md(&bytes_text(e.bytes)),
             e.manifest
-                .as_ref()
+                .iter()
+                .chain(&e.sums)
                 .map(|m| format!("{}<br>{}", code(&m.file), code(&m.sha256)))
-                .unwrap_or_default(),
+                .collect::<Vec<_>>()
+                .join("<br>"),
             notes.join("<br>"),
         ]);
     }

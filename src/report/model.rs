@@ -408,8 +408,18 @@ pub struct Evidence {
     pub bytes: u64,
     /// The manifest in the session folder listing every file with its hashes.
     pub manifest: Option<FileInfo>,
+    /// The `SHA256SUMS` file of the hashed files.
+    pub sums: Option<FileInfo>,
+    /// The first entries that could not be read, with the reason.
     pub errors: Vec<String>,
+    /// How many entries could not be read.
+    pub error_count: u64,
     pub cancelled: bool,
+    /// The hash functions computed for every file.
+    pub algorithms: Vec<String>,
+    pub dirs: u64,
+    pub links: u64,
+    pub other: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -947,8 +957,14 @@ impl Builder<'_> {
                 files: e.files,
                 bytes: e.bytes,
                 manifest: e.manifest.as_ref().map(FileInfo::of),
+                sums: e.sums.as_ref().map(FileInfo::of),
                 errors: e.errors.clone(),
+                error_count: e.error_count(),
                 cancelled: e.cancelled,
+                algorithms: e.algorithms.clone(),
+                dirs: e.dirs,
+                links: e.links,
+                other: e.other,
             }),
             Body::CommandRun(c) => {
                 if c.changes_system {
@@ -1525,11 +1541,10 @@ impl Builder<'_> {
                     e.seq
                 ));
             }
-            if !e.errors.is_empty() {
+            if e.error_count > 0 {
                 open.push(format!(
-                    "{} file(s) could not be read for hashing (event {}).",
-                    e.errors.len(),
-                    e.seq
+                    "{} entries could not be read for hashing (event {}; the manifest lists them).",
+                    e.error_count, e.seq
                 ));
             }
         }
@@ -1857,6 +1872,35 @@ fn command_outcome(c: &crate::journal::event::CommandRun) -> String {
         None => {}
     }
     text
+}
+
+impl Evidence {
+    /// What the table's notes column says besides the errors: the hash functions, what else
+    /// was found, how many entries could not be read.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if !self.algorithms.is_empty() {
+            notes.push(format!("hashes: {}", self.algorithms.join(", ")));
+        }
+        if self.dirs + self.links + self.other > 0 {
+            notes.push(format!(
+                "also found: {} folders, {} links, {} other (never read)",
+                self.dirs, self.links, self.other
+            ));
+        }
+        if self.error_count > 0 {
+            notes.push(format!(
+                "{} could not be read{}",
+                self.error_count,
+                if self.error_count > self.errors.len() as u64 {
+                    " (the first listed; the manifest has them all)"
+                } else {
+                    ":"
+                }
+            ));
+        }
+        notes
+    }
 }
 
 /// `1.2 MB (1234567 bytes)`
