@@ -1234,11 +1234,12 @@ impl<C: Clock> Walk<C> {
                     other: s.other,
                     error_count: Some(s.errors),
                 };
+                let size = crate::report::model::bytes_text(s.bytes);
                 let text = format!(
-                    "{}{} files ({}) hashed, {} folders, {} links, {} other{}",
+                    "{}Hashed {} files ({}), {} folders, {} links, {} other{}",
                     if s.cancelled { "STOPPED: " } else { "" },
                     s.files,
-                    crate::report::model::bytes_text(s.bytes),
+                    size.split(" (").next().unwrap_or_default(),
                     s.dirs,
                     s.symlinks,
                     s.other,

@@ -41,7 +41,19 @@ pub fn event(event: &Event) -> String {
         Body::NoteAdded(n) => format!("note: {}", n.text),
         Body::StepSkipped(s) => format!("skipped {step}: {}", s.reason),
         Body::EvidenceRecorded(e) => {
-            format!("evidence: {} files, {} bytes hashed", e.files, e.bytes)
+            let size = crate::report::model::bytes_text(e.bytes);
+            let mut text = format!(
+                "hashed {} files ({})",
+                e.files,
+                size.split(" (").next().unwrap_or_default()
+            );
+            if e.error_count() > 0 {
+                text = format!("{text}, {} unreadable", e.error_count());
+            }
+            if e.cancelled {
+                text.push_str(", STOPPED before the end");
+            }
+            text
         }
         Body::CommandRun(c) => command_outcome(c),
         Body::ContactMade(c) => {
