@@ -449,3 +449,61 @@ fn make_fixtures() {
         assert!(v.problem.is_none(), "{name}: {:?}", v.problem);
     }
 }
+
+/// custody stopped while a command ran: the journal has its `command_started` and no result;
+/// the report says so among the open actions, and a command with a result is not listed.
+#[test]
+fn a_command_started_without_a_result_is_an_open_action() {
+    use custody::journal::event::{CommandStarted, Mode};
+    use custody::session::{Action, Session};
+    let dir = common::temp_dir("report-started");
+    let clock = common::clock();
+    let mut s =
+        Session::create(&dir, &common::start("csam-discovery", Mode::Real), &clock).unwrap();
+    while s.current_step().map(custody::runbook::Step::kind_name) != Some("command") {
+        let action = common::next_action(&s, 0).unwrap();
+        clock.advance(chrono::Duration::seconds(61));
+        s.apply(action).unwrap();
+    }
+    let started = |argv: &[&str]| {
+        Action::CommandStarted(CommandStarted {
+            argv: argv.iter().map(|a| (*a).to_owned()).collect(),
+            changes_system: true,
+            timeout_secs: 10,
+        })
+    };
+    // One with its result (as the session screen writes them) ...
+    s.apply(started(&["chmod", "o-rwx", "/srv/first"])).unwrap();
+    let run = common::next_action(&s, 0).unwrap();
+    assert!(matches!(run, Action::Command(_)), "{run:?}");
+    s.apply(run).unwrap();
+    // ... and one custody never saw end.
+    s.apply(started(&["chmod", "o-rwx", "/srv/second"]))
+        .unwrap();
+    let r = report_of(s.folder());
+    let open: Vec<&String> = r
+        .summary
+        .open_actions
+        .iter()
+        .filter(|a| a.contains("no result was recorded"))
+        .collect();
+    assert_eq!(open.len(), 1, "{:#?}", r.summary.open_actions);
+    assert!(open[0].contains("/srv/second") && open[0].contains("CHANGES THE SYSTEM"));
+    let md = render(&r, Format::Markdown);
+    assert!(md.contains("Command started (CHANGES THE SYSTEM): chmod o-rwx /srv/second"));
+    // The JSON, with the new kind in its timeline, still validates.
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&render(&r, Format::Json)).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}

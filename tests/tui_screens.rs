@@ -437,6 +437,13 @@ fn a_command_that_changes_the_system_asks_twice_then_runs_and_is_journaled() {
     assert!(walk(&app).job.is_some(), "the command should be running");
     wait_for_command(&mut app);
     assert_eq!(last_kind(&app), "command_run");
+    let recent = &walk(&app).recent;
+    // It was put on record before it ran.
+    let Body::CommandStarted(started) = &recent[recent.len() - 2].body else {
+        panic!("no command_started before the command_run")
+    };
+    assert_eq!(started.argv, ["printf", "%s\n", value]);
+    assert!(started.changes_system);
     let Body::CommandRun(run) = &walk(&app).recent.back().unwrap().body else {
         unreachable!()
     };

@@ -114,6 +114,9 @@ pub enum Body {
     StepSkipped(StepSkipped),
     /// Files or folders hashed.
     EvidenceRecorded(EvidenceRecorded),
+    /// A command step's program about to run: written before it starts, so that the journal
+    /// says so even if custody stops while it runs.
+    CommandStarted(CommandStarted),
     /// A command run, its output kept as evidence.
     CommandRun(CommandRun),
     /// A report made or a person told.
@@ -139,7 +142,7 @@ pub enum Body {
 
 impl Body {
     /// Every `kind` this version writes and reads, in the order of the variants.
-    pub const KINDS: [&'static str; 19] = [
+    pub const KINDS: [&'static str; 20] = [
         "session_started",
         "step_started",
         "item_confirmed",
@@ -149,6 +152,7 @@ impl Body {
         "note_added",
         "step_skipped",
         "evidence_recorded",
+        "command_started",
         "command_run",
         "contact_made",
         "custody_transferred",
@@ -178,6 +182,7 @@ impl Body {
             Body::NoteAdded(_) => "note_added",
             Body::StepSkipped(_) => "step_skipped",
             Body::EvidenceRecorded(_) => "evidence_recorded",
+            Body::CommandStarted(_) => "command_started",
             Body::CommandRun(_) => "command_run",
             Body::ContactMade(_) => "contact_made",
             Body::CustodyTransferred(_) => "custody_transferred",
@@ -380,6 +385,15 @@ impl EvidenceRecorded {
         self.error_count
             .unwrap_or(u64::try_from(self.errors.len()).unwrap_or(u64::MAX))
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandStarted {
+    /// The program and its arguments, after substitution, exactly as they will run.
+    pub argv: Vec<String>,
+    pub changes_system: bool,
+    /// The time limit, in seconds.
+    pub timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -804,6 +818,7 @@ impl<'a> Written<'a> {
             "note_added" => Body::NoteAdded(self.value()?),
             "step_skipped" => Body::StepSkipped(self.value()?),
             "evidence_recorded" => Body::EvidenceRecorded(self.value()?),
+            "command_started" => Body::CommandStarted(self.value()?),
             "command_run" => Body::CommandRun(self.value()?),
             "contact_made" => Body::ContactMade(self.value()?),
             "custody_transferred" => Body::CustodyTransferred(self.value()?),
@@ -1039,6 +1054,7 @@ impl<'de> serde::de::DeserializeSeed<'de> for BodySeed {
             "note_added" => Body::NoteAdded(Deserialize::deserialize(d)?),
             "step_skipped" => Body::StepSkipped(Deserialize::deserialize(d)?),
             "evidence_recorded" => Body::EvidenceRecorded(Deserialize::deserialize(d)?),
+            "command_started" => Body::CommandStarted(Deserialize::deserialize(d)?),
             "command_run" => Body::CommandRun(Deserialize::deserialize(d)?),
             "contact_made" => Body::ContactMade(Deserialize::deserialize(d)?),
             "custody_transferred" => Body::CustodyTransferred(Deserialize::deserialize(d)?),
@@ -1302,6 +1318,11 @@ mod tests {
                 links: 2,
                 other: 3,
                 error_count: Some(7),
+            }),
+            Body::CommandStarted(CommandStarted {
+                argv: vec!["ls".into(), "-l".into()],
+                changes_system: true,
+                timeout_secs: 30,
             }),
             Body::CommandRun(CommandRun {
                 argv: vec!["ls".into(), "-l".into()],

@@ -1129,6 +1129,16 @@ impl Builder<'_> {
                 }
                 text
             }
+            Body::CommandStarted(c) => format!(
+                "Command started{}: {} (time limit {} s)",
+                if c.changes_system {
+                    " (CHANGES THE SYSTEM)"
+                } else {
+                    ""
+                },
+                c.argv.join(" "),
+                c.timeout_secs
+            ),
             Body::CommandRun(c) => format!(
                 "Command run{}: {} ({})",
                 if c.changes_system {
@@ -1531,6 +1541,34 @@ impl Builder<'_> {
                     "Skipped, to be done or justified: \"{}\" ({}).",
                     self.titles.step(id).title,
                     s.skip_reason.as_deref().unwrap_or("no reason")
+                ));
+            }
+        }
+        // A command started with no result after it: custody stopped while it ran. (Journals
+        // from before custody wrote `command_started` have results only.)
+        let mut pending: Vec<&Event> = Vec::new();
+        for event in events {
+            match &event.body {
+                Body::CommandStarted(_) => pending.push(event),
+                Body::CommandRun(_) => {
+                    pending.pop();
+                }
+                _ => {}
+            }
+        }
+        for event in pending {
+            if let Body::CommandStarted(c) = &event.body {
+                open.push(format!(
+                    "A command was started (event {}) and no result was recorded: custody \
+                     stopped while it ran. Find out whether it ran and what it did{}; its output \
+                     may be in the evidence/ folder: {}",
+                    event.seq,
+                    if c.changes_system {
+                        " (it CHANGES THE SYSTEM)"
+                    } else {
+                        ""
+                    },
+                    c.argv.join(" ")
                 ));
             }
         }

@@ -19,10 +19,10 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use state::{State, StepState, StepStatus, Visit};
 
 use crate::journal::event::{
-    Body, CommandRun, ContactMade, ContactPurpose, CustodyTransferred, DeadlinePassed,
-    DecisionMade, EvidenceRecorded, FieldsRecorded, InjectReleased, ItemConfirmed, NoteAdded,
-    Party, Paused, Resumed, RunbookRef, SessionStarted, SignerRef, StepCompleted, StepSkipped,
-    StepStarted, Tool,
+    Body, CommandRun, CommandStarted, ContactMade, ContactPurpose, CustodyTransferred,
+    DeadlinePassed, DecisionMade, EvidenceRecorded, FieldsRecorded, InjectReleased, ItemConfirmed,
+    NoteAdded, Party, Paused, Resumed, RunbookRef, SessionStarted, SignerRef, StepCompleted,
+    StepSkipped, StepStarted, Tool,
 };
 use crate::journal::writer::WriteError;
 use crate::journal::{self, Actor, Draft, Event, Mode, Role, SessionFolder, Torn};
@@ -64,6 +64,8 @@ pub enum Action {
     Revisit { step: String, reason: String },
     /// Record hashed evidence in the current evidence step.
     Evidence(EvidenceRecorded),
+    /// Record that the current command step's program is about to run (before it starts).
+    CommandStarted(CommandStarted),
     /// Record a command run in the current command step.
     Command(CommandRun),
     /// Record the report or notification of the current contact step.
@@ -514,6 +516,13 @@ impl<C: Clock> Session<C> {
                     return reject("the current step is not an evidence step");
                 }
                 Body::EvidenceRecorded(evidence)
+            }
+            Action::CommandStarted(started) => {
+                let step = Self::need_step(step)?;
+                if !matches!(step.kind, StepKind::Command { .. }) {
+                    return reject("the current step is not a command step");
+                }
+                Body::CommandStarted(started)
             }
             Action::Command(run) => {
                 let step = Self::need_step(step)?;

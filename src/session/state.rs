@@ -225,7 +225,8 @@ impl State {
         self.last_hash = event.hash;
         self.last_kind = event.body.kind();
         match &event.body {
-            Body::SessionStarted(_) | Body::ReportWritten(_) => {}
+            // What a command did is recorded by the `command_run` that follows its start.
+            Body::SessionStarted(_) | Body::ReportWritten(_) | Body::CommandStarted(_) => {}
             Body::StepStarted(s) => {
                 if let Some(step) = &event.step {
                     self.enter(step, event, Some(s.reason.clone()));

@@ -1090,6 +1090,17 @@ impl<C: Clock> Walk<C> {
             "cmd-{:04}-{step}",
             self.session.state().events + 1
         ));
+        // On record before it runs: if custody stops while it runs, the journal still says
+        // that it was started. A command that cannot be put on record does not run.
+        if !self.apply(Action::CommandStarted(
+            crate::journal::event::CommandStarted {
+                argv: argv.clone(),
+                changes_system,
+                timeout_secs: timeout.as_secs(),
+            },
+        )) {
+            return;
+        }
         let request = crate::evidence::run::Request {
             argv,
             timeout,

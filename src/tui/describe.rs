@@ -55,6 +55,15 @@ pub fn event(event: &Event) -> String {
             }
             text
         }
+        Body::CommandStarted(c) => format!(
+            "running {}{}",
+            c.argv.first().map_or("", String::as_str),
+            if c.changes_system {
+                " (changes the system)"
+            } else {
+                ""
+            }
+        ),
         Body::CommandRun(c) => command_outcome(c),
         Body::ContactMade(c) => {
             let verb = match c.purpose {
