@@ -1,18 +1,25 @@
 //! Evidence hashing benchmarks (issue 6). Each custody figure is printed beside baselines
 //! measured in the same run, on the same files, with the page cache warm:
 //!
-//! 1. **One large file** (1 GiB of pseudo-random bytes): `custody::evidence::hash::run`, as
-//!    `custody hash` calls it (with the counting walk), against `openssl dgst -sha256` and
-//!    `sha256sum` on the same file, and a plain loop (1 MiB reads, then `sha2`, one thread) for
-//!    reference. Goal: at least 0.95x openssl's throughput.
+//! 1. **One large file** (1 GiB of pseudo-random bytes): `custody::evidence::hash::run` with
+//!    its output made as `custody hash` makes it (the `SHA256SUMS` lines), against `openssl dgst
+//!    -sha256` and `sha256sum` on the same file, and a plain loop (1 MiB reads, then `sha2`, one
+//!    thread) for reference. Goal: at least 0.95x openssl's throughput.
 //! 2. **Many small files** (10,000 files of 4 KiB in 10 folders): custody with one thread per
 //!    core, and with one thread, against `openssl dgst -sha256` and `sha256sum` given all the
 //!    files as arguments (through `xargs`, one process unless the list is too long). Goal: at
 //!    least 1.7x openssl's throughput on 2 cores.
 //!
+//! The custody rows run without the counting walk (`count_totals: false`), which only a
+//! progress display needs (the totals for time left); one more row in 2. runs with it, as a
+//! run with a progress bar does, to show what it costs.
+//!
 //! The methods take turns in every round (custody, openssl, ..., then again), so that a shared
 //! machine's noise falls on all of them; the table gives the median of the rounds. Process
-//! rows include starting the process (a few ms).
+//! rows include starting the process (a few ms). Below each table, the share of the machine's
+//! CPU time that other processes took during the rounds: past 10%, one thread per core did not
+//! get its cores (on 2 cores, one busy process takes half), and the figures are marked as not
+//! to be trusted.
 //!
 //! Run it with `cargo bench --bench hash` (about a minute on 2 cores), or `cargo bench --bench
 //! hash -- --quick` for a fast pass (a 256 MiB file, 2,000 small files, 3 rounds). Files go to
@@ -165,6 +172,7 @@ fn measure(methods: &mut [Method], rounds: usize, bytes: u64, baseline: &str, go
     for (m, a) in methods.iter().zip(&answers) {
         println!("  check: {:<44} {a}", m.label);
     }
+    let before = Ticks::now();
     for round in 0..rounds {
         // Alternate the order each round.
         let order: Vec<usize> = if round % 2 == 0 {
@@ -205,18 +213,81 @@ fn measure(methods: &mut [Method], rounds: usize, bytes: u64, baseline: &str, go
     }
     println!();
     println!("goal: {goal}");
+    if let Some(others) = before.as_ref().and_then(Ticks::others_share) {
+        println!(
+            "other processes used {:.0}% of the machine's CPU time during the rounds{}",
+            others * 100.0,
+            if others > 0.1 {
+                ": these figures are not to be trusted (threads were short of cores); run it \
+                 again on a quiet machine"
+            } else {
+                ""
+            }
+        );
+    }
     println!();
 }
 
+/// CPU time (clock ticks) of the whole machine and of this process with its children, to tell
+/// how much other processes took while the rounds ran: on a busy machine, one thread per core
+/// gets fewer cores than it counts on.
+struct Ticks {
+    busy: u64,
+    total: u64,
+    own: u64,
+}
+
+impl Ticks {
+    fn now() -> Option<Self> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let cpu: Vec<u64> = stat
+            .lines()
+            .next()?
+            .split_whitespace()
+            .skip(1)
+            .map(|n| n.parse().unwrap_or(0))
+            .collect();
+        // user nice system idle iowait irq softirq steal (guest time is within user).
+        let total: u64 = cpu.iter().take(8).sum();
+        let idle = cpu.get(3)? + cpu.get(4)?;
+        let own_stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // After the command name in parentheses: utime, stime, cutime, cstime are fields
+        // 14 to 17 of the line, 12 to 15 after it.
+        let after_name = own_stat.rsplit_once(") ")?.1;
+        let own = after_name
+            .split_whitespace()
+            .skip(11)
+            .take(4)
+            .map(|n| n.parse::<u64>().unwrap_or(0))
+            .sum();
+        Some(Self {
+            busy: total - idle,
+            total,
+            own,
+        })
+    }
+
+    /// The share of the machine's CPU time that other processes used since `self`.
+    fn others_share(&self) -> Option<f64> {
+        let (before, after) = (self, Self::now()?);
+        let total = after.total.checked_sub(before.total)?;
+        let busy = after.busy.saturating_sub(before.busy);
+        let own = after.own.saturating_sub(before.own);
+        (total > 0).then(|| busy.saturating_sub(own) as f64 / total as f64)
+    }
+}
+
 /// custody's engine over `paths`, as `custody hash` runs it: the SHA-256 of its SHA256SUMS
-/// output, so that every digest is checked between rounds.
-fn custody_run(paths: &[PathBuf], threads: usize) -> String {
+/// output, so that every digest is checked between rounds. `count_totals`: with the counting
+/// walk (for a progress display's time left).
+fn custody_run(paths: &[PathBuf], threads: usize, count_totals: bool) -> String {
     let mut sums = Sha256::new();
     let mut files = 0u64;
     let finished = hash::run(
         paths,
         &Options {
             threads,
+            count_totals,
             ..Options::default()
         },
         &Progress::new(),
@@ -304,7 +375,7 @@ fn bench_big(dir: &Path, config: &Config) {
     let mut methods = vec![
         Method::new("custody engine (hash::run)", {
             let path = path.clone();
-            move || custody_run(std::slice::from_ref(&path), 0)
+            move || custody_run(std::slice::from_ref(&path), 0, false)
         }),
         Method::new("openssl dgst -sha256", {
             let (q, d) = (quoted.clone(), dir.to_owned());
@@ -368,11 +439,15 @@ fn bench_small(dir: &Path, config: &Config) {
     let mut methods = vec![
         Method::new("custody engine, one thread per core", {
             let root = root.clone();
-            move || custody_run(std::slice::from_ref(&root), 0)
+            move || custody_run(std::slice::from_ref(&root), 0, false)
+        }),
+        Method::new("custody engine, one thread per core, counting walk", {
+            let root = root.clone();
+            move || custody_run(std::slice::from_ref(&root), 0, true)
         }),
         Method::new("custody engine, one thread", {
             let root = root.clone();
-            move || custody_run(std::slice::from_ref(&root), 1)
+            move || custody_run(std::slice::from_ref(&root), 1, false)
         }),
         Method::new("openssl dgst -sha256 (xargs)", {
             let d = root.clone();

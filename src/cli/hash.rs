@@ -87,7 +87,8 @@ fn run(args: &Args) -> u8 {
         algorithms,
         follow_symlinks: args.follow_symlinks,
         threads: args.threads.unwrap_or(0),
-        count_totals: true,
+        // The totals are only for the progress bar's time left; counting costs a second walk.
+        count_totals: std::io::stderr().is_terminal(),
     };
 
     let cancel = Arc::new(AtomicBool::new(false));

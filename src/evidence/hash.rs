@@ -8,10 +8,12 @@
 //!
 //! How a file is read, and what is never done:
 //! - Only regular files are read. Devices, fifos and sockets are recorded, never opened; a
-//!   file is first opened with `O_PATH` (which opens nothing underneath) and checked with
-//!   `fstat` to be the very regular file the walk saw (same device and inode), and only then
-//!   opened for reading through `/proc/self/fd`, so a file swapped for a fifo or a device in
-//!   between is refused, not opened.
+//!   file is first opened with `O_PATH` (which opens nothing underneath) and `fstat` on that
+//!   handle says what it is: either the metadata recorded (for what the walk left to the
+//!   hashing threads to examine, see `walk::examine_later`), or checked to be the very regular
+//!   file the walk saw (same device and inode). Only then is it opened for reading, through the
+//!   handle's entry in `/proc/self/fd`, so a file swapped for a fifo or a device in between is
+//!   refused, not opened.
 //! - Files are opened read-only with `O_NOATIME` so that their access time stays as it was; when
 //!   the kernel refuses (`EPERM`: not the owner and no `CAP_FOWNER`) they are opened without it,
 //!   and the entry says which way it was read ([`ReadMode`]).
@@ -19,13 +21,14 @@
 //! - A file whose size or times differ after reading from what the walk saw is flagged as
 //!   changed while it was read.
 //!
-//! Work is spread over threads (one per core by default): a walker hands files to hashing
-//! threads, and the results are put back into walk order through a window of bounded size
-//! (at most 4,096 entries in flight, handed over in batches), so memory does not grow with the number of files.
-//! [`Progress`] is a set of counters a screen can poll; a second walk that only looks (no file
-//! is read) fills in the totals so that time left can be shown. A cancel flag is checked between
-//! files and between chunks of a file; a cancelled run ends at the first file not finished, so
-//! what it gave is exactly the start of what a whole run gives.
+//! Work is spread over threads (one per core by default): a walker lists folders and hands
+//! what it found to hashing threads, which examine and hash it, and the results are put back
+//! into walk order through a window of bounded size (at most 4,096 entries in flight, handed
+//! over in batches), so memory does not grow with the number of files. [`Progress`] is a set
+//! of counters a screen can poll; with [`Options::count_totals`], a second walk that only looks
+//! (no file is read) fills in the totals so that time left can be shown. A cancel flag is
+//! checked between files and between chunks of a file; a cancelled run ends at the first file
+//! not finished, so what it gave is exactly the start of what a whole run gives.
 //!
 //! The manifest and `SHA256SUMS` writers are in [`super::manifest`].
 
@@ -33,7 +36,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Read as _};
-use std::os::fd::AsRawFd as _;
+use std::os::fd::{AsFd as _, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, sync_channel};
@@ -50,15 +53,18 @@ use crate::journal::Digest;
 pub use crate::runbook::HashAlgorithm;
 
 /// How many entries may be between the walker and the output at most (queued, being hashed,
-/// or finished and waiting for an earlier one): `WINDOW_BATCHES` batches of at most `BATCH`.
-/// This bounds memory; a very large file holds up the output of at most this many files
-/// behind it.
-const WINDOW_BATCHES: usize = 64;
+/// or finished and waiting for an earlier one). This bounds memory; a very large file holds up
+/// the output of at most this many files behind it.
+const WINDOW: usize = 4096;
 
 /// Entries are handed to the hashing threads in batches (one hand-over per batch, not per
-/// file): a batch ends at `BATCH` entries, or once its files add up to `BATCH_BYTES`, so that
-/// large files still spread over the threads.
-const BATCH: usize = 64;
+/// file: each hand-over may wake a thread): the window is cut into `batches(threads)` batches
+/// of at most `WINDOW / batches` entries, fewer and larger with fewer threads. A batch also
+/// ends once its files add up to `BATCH_BYTES`, so that large files still spread over the
+/// threads.
+fn batches(threads: usize) -> usize {
+    (4 * threads).clamp(16, WINDOW)
+}
 const BATCH_BYTES: u64 = 1 << 20;
 
 /// Bytes read at a time. Large reads cost fewer system calls; the buffer is one per thread.
@@ -78,7 +84,8 @@ pub struct Options {
     /// Hashing threads; 0 means one per core.
     pub threads: usize,
     /// Walk the paths a second time at the same time, only looking, to know the totals (for a
-    /// progress bar's time left).
+    /// progress bar's time left). It `lstat`s every object once more (on many small files,
+    /// about a sixth more CPU time): turn it off when nothing shows the totals.
     pub count_totals: bool,
 }
 
@@ -401,11 +408,14 @@ pub fn run(
         stop: &stop,
     };
     std::thread::scope(|scope| {
-        let (jobs_tx, jobs_rx) = sync_channel::<(u64, Vec<Found>)>(WINDOW_BATCHES);
+        let threads = options.thread_count();
+        let window_batches = batches(threads);
+        let batch_len = WINDOW / window_batches;
+        let (jobs_tx, jobs_rx) = sync_channel::<(u64, Vec<Found>)>(window_batches);
         let jobs_rx = Arc::new(Mutex::new(jobs_rx));
-        let (results_tx, results_rx) = sync_channel::<(u64, Vec<Option<Entry>>)>(WINDOW_BATCHES);
-        let (credit_tx, credit_rx) = sync_channel::<()>(WINDOW_BATCHES);
-        for _ in 0..WINDOW_BATCHES {
+        let (results_tx, results_rx) = sync_channel::<(u64, Vec<Option<Entry>>)>(window_batches);
+        let (credit_tx, credit_rx) = sync_channel::<()>(window_batches);
+        for _ in 0..window_batches {
             // Cannot fail: the channel has room for all of them and its receiver is here.
             let _ = credit_tx.send(());
         }
@@ -413,24 +423,29 @@ pub fn run(
             stop.store(true, Ordering::Relaxed);
             Error::Threads(e)
         };
-        for n in 0..options.thread_count() {
+        for n in 0..threads {
             let jobs = Arc::clone(&jobs_rx);
             let results = results_tx.clone();
             let algorithms = &algorithms;
             std::thread::Builder::new()
                 .name(format!("custody-hash-{n}"))
                 .spawn_scoped(scope, move || {
+                    // One per thread: a descriptor used by several threads at once has its
+                    // reference count bounced between their cores on every open through it.
+                    let proc_fds = ProcFds::open();
                     let mut reader = Reader {
                         buf: Vec::new(),
                         follow,
+                        proc_fds: proc_fds.as_ref().map(ProcFds::fd),
                         algorithms,
                         halt,
                         progress,
                     };
+                    let mut folder = Folder::default();
                     while let Some((first, batch)) = next_job(&jobs) {
                         let entries = batch
                             .into_iter()
-                            .map(|found| describe(found, &mut reader))
+                            .map(|found| describe(found, &mut reader, &mut folder))
                             .collect();
                         if results.send((first, entries)).is_err() {
                             return;
@@ -444,7 +459,7 @@ pub fn run(
         let walking = std::thread::Builder::new()
             .name("custody-walk".into())
             .spawn_scoped(scope, move || {
-                let mut batch = Vec::with_capacity(BATCH);
+                let mut batch = Vec::with_capacity(batch_len);
                 let (mut first, mut bytes) = (0u64, 0u64);
                 for (seq, found) in (0u64..).zip(Walker::new(paths, follow, true)) {
                     if halt.now() || (batch.is_empty() && credit_rx.recv().is_err()) {
@@ -459,7 +474,7 @@ pub fn run(
                         bytes += meta.size;
                     }
                     batch.push(found);
-                    if (batch.len() == BATCH || bytes >= BATCH_BYTES)
+                    if (batch.len() == batch_len || bytes >= BATCH_BYTES)
                         && jobs_tx.send((first, std::mem::take(&mut batch))).is_err()
                     {
                         return false;
@@ -543,10 +558,19 @@ fn next_job(jobs: &Mutex<Receiver<(u64, Vec<Found>)>>) -> Option<(u64, Vec<Found
 
 /// The entry for what the walk found, hashing it when it is a regular file; `None` when the
 /// run was stopped before it was done.
-fn describe(found: Found, reader: &mut Reader<'_>) -> Option<Entry> {
+fn describe(mut found: Found, reader: &mut Reader<'_>, folder: &mut Folder) -> Option<Entry> {
     if reader.halt.now() {
         return None;
     }
+    let parent = found.parent.take();
+    let folder = folder.fd(parent.as_ref(), reader.proc_fds);
+    // What the walk left unexamined is examined here, through a handle a regular file is then
+    // read through.
+    let handle = if found.later {
+        walk::examine_later(&mut found, folder, reader.follow)
+    } else {
+        None
+    };
     let (meta, error) = match found.meta {
         Ok(meta) => (Some(meta), found.error),
         Err(e) => (
@@ -570,8 +594,7 @@ fn describe(found: Found, reader: &mut Reader<'_>) -> Option<Entry> {
         && meta.kind == Kind::File
         && entry.error.is_none()
     {
-        let parent = found.parent.as_deref();
-        match reader.hash_file(&entry.path, parent, meta) {
+        match reader.hash_file(&entry.path, folder, meta, handle) {
             Ok((digests, how)) => {
                 entry.digests = Some(digests);
                 entry.read = Some(how);
@@ -633,6 +656,8 @@ impl Hashers {
 struct Reader<'a> {
     buf: Vec<u8>,
     follow: bool,
+    /// `/proc/self/fd`, to open files for reading through (see [`ProcFds`]).
+    proc_fds: Option<BorrowedFd<'a>>,
     algorithms: &'a [HashAlgorithm],
     halt: Halt<'a>,
     progress: &'a Progress,
@@ -640,16 +665,18 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     /// Opens `path` safely (see the module doc), checks it is the file `meta` describes, and
-    /// hashes it to the end.
+    /// hashes it to the end. `handle`: an `O_PATH` handle `meta` was read from, if there is
+    /// one (the file is then opened through it, with no second lookup).
     fn hash_file(
         &mut self,
         path: &Path,
-        parent: Option<&walk::Parent>,
+        folder: Option<BorrowedFd<'_>>,
         meta: &Meta,
+        handle: Option<OwnedFd>,
     ) -> Result<(Digests, ReadMode), Failure> {
         let (halt, progress) = (self.halt, self.progress);
-        let (file, how) =
-            open_file(path, parent, meta, self.follow).map_err(|e| Failure::Failed(e, None))?;
+        let (file, how) = open_file(path, folder, meta, self.follow, handle, self.proc_fds)
+            .map_err(|e| Failure::Failed(e, None))?;
         let failed = |text: String| Failure::Failed(text, Some(how));
         let mut hashers = Hashers::new(self.algorithms);
         if meta.size >= READ_AHEAD_FROM {
@@ -772,26 +799,107 @@ fn read_ahead(
     })
 }
 
+/// A hashing thread's own descriptor of the folder its files are found in (the last one): the
+/// walk's descriptor ([`walk::Parent`]) reopened through `/proc/self/fd`, which gives that very
+/// folder. Threads opening files relative to one shared descriptor would bounce its reference
+/// count between their cores on every open. Reopened from the second entry of a folder in a
+/// row on, so that a tree of many small folders does not pay one more open per file.
+#[derive(Debug, Default)]
+enum Folder {
+    #[default]
+    None,
+    /// The folder of the last entry, not reopened (yet).
+    Seen(Arc<walk::Parent>),
+    /// Reopened for this thread.
+    Own(Arc<walk::Parent>, OwnedFd),
+}
+
+impl Folder {
+    /// The descriptor to open the files found in `parent` relative to: this thread's own when
+    /// it can be had, else the shared one; `None` for the paths given.
+    fn fd<'a>(
+        &'a mut self,
+        parent: Option<&'a Arc<walk::Parent>>,
+        proc_fds: Option<BorrowedFd<'_>>,
+    ) -> Option<BorrowedFd<'a>> {
+        let parent = parent?;
+        // The `Arc` kept here keeps its folder (and its address) alive: no other folder can be
+        // mistaken for it.
+        match self {
+            Folder::Own(kept, _) if Arc::ptr_eq(kept, parent) => {}
+            Folder::Seen(kept) if Arc::ptr_eq(kept, parent) => {
+                if let Some(fd) = proc_fds.and_then(|proc_fds| {
+                    rustix::fs::openat(
+                        proc_fds,
+                        rustix::path::DecInt::from_fd(parent.fd()),
+                        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                        rustix::fs::Mode::empty(),
+                    )
+                    .ok()
+                }) {
+                    *self = Folder::Own(Arc::clone(parent), fd);
+                }
+            }
+            _ => *self = Folder::Seen(Arc::clone(parent)),
+        }
+        let this: &'a Folder = self;
+        Some(match this {
+            Folder::Own(_, fd) => fd.as_fd(),
+            _ => parent.fd(),
+        })
+    }
+}
+
+/// `/proc/self/fd`, opened once per hashing thread: a file is opened for reading through the entry of
+/// its `O_PATH` handle there, which opens that very inode (one name to look up instead of the
+/// whole path `/proc/self/fd/N`). `None` where `/proc` is not mounted (or what is there is not
+/// procfs).
+#[derive(Debug)]
+struct ProcFds(OwnedFd);
+
+impl ProcFds {
+    /// procfs's `f_type` (`PROC_SUPER_MAGIC`, `<linux/magic.h>`).
+    const MAGIC: u64 = 0x9fa0;
+
+    fn open() -> Option<Self> {
+        let fd = rustix::fs::openat(
+            walk::cwd(),
+            "/proc/self/fd",
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .ok()?;
+        let fs = rustix::fs::fstatfs(&fd).ok()?;
+        #[allow(clippy::cast_sign_loss, clippy::unnecessary_cast)]
+        (fs.f_type as u64 == Self::MAGIC).then_some(Self(fd))
+    }
+
+    fn fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
+
 /// Opens a regular file for reading without following a link (unless `follow`) and without
 /// opening anything else (see the module doc); checks that it is the file `meta` describes.
+/// `handle`: an `O_PATH` handle `meta` was read from with `fstat` (then there is nothing to
+/// check: it is that file); without it, one is opened first and checked.
 fn open_file(
     path: &Path,
-    parent: Option<&walk::Parent>,
+    folder: Option<BorrowedFd<'_>>,
     meta: &Meta,
     follow: bool,
+    handle: Option<OwnedFd>,
+    proc_fds: Option<BorrowedFd<'_>>,
 ) -> Result<(File, ReadMode), String> {
     // Relative to the folder it was found in when there is one, else the path as given.
-    let (dir, name) = match (parent, path.file_name()) {
-        (Some(parent), Some(name)) => (parent.fd(), Path::new(name)),
-        _ => (walk::cwd(), path),
-    };
+    let (dir, name) = walk::place(path, folder);
     let nofollow = if follow {
         OFlags::empty()
     } else {
         OFlags::NOFOLLOW
     };
     let read_flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK | OFlags::NOCTTY;
-    let same = |fd: &std::os::fd::OwnedFd| -> Result<(), String> {
+    let same = |fd: &OwnedFd| -> Result<(), String> {
         let now = rustix::fs::fstat(fd)
             .map(|st| Meta::from_stat(&st))
             .map_err(|e| format!("cannot examine it once opened: {}", io::Error::from(e)))?;
@@ -810,27 +918,30 @@ fn open_file(
         }
         Ok(())
     };
-    let handle = rustix::fs::openat(
-        dir,
-        name,
-        OFlags::PATH | OFlags::CLOEXEC | nofollow,
-        rustix::fs::Mode::empty(),
-    )
-    .map_err(|e| format!("cannot open it: {}", io::Error::from(e)))?;
-    same(&handle)?;
-    let through_proc = format!("/proc/self/fd/{}", handle.as_raw_fd());
-    // Opening the descriptor's magic link opens the very inode just checked.
-    let (fd, how) = match walk::open_noatime(walk::cwd(), &through_proc, read_flags) {
-        Ok(opened) => opened,
+    let handle = if let Some(handle) = handle {
+        handle
+    } else {
+        let handle = rustix::fs::openat(
+            dir,
+            name,
+            OFlags::PATH | OFlags::CLOEXEC | nofollow,
+            rustix::fs::Mode::empty(),
+        )
+        .map_err(|e| format!("cannot open it: {}", io::Error::from(e)))?;
+        same(&handle)?;
+        handle
+    };
+    let (fd, how) = if let Some(proc_fds) = proc_fds {
+        // Opening the descriptor's magic link opens the very inode just checked.
+        walk::open_noatime(proc_fds, rustix::path::DecInt::from_fd(&handle), read_flags)
+            .map_err(|e| format!("cannot open it: {e}"))?
+    } else {
         // No /proc: open the path itself, as carefully as can be done without it, and check
         // again what was opened.
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            let opened = walk::open_noatime(dir, name, read_flags | nofollow)
-                .map_err(|e| format!("cannot open it: {e}"))?;
-            same(&opened.0)?;
-            opened
-        }
-        Err(e) => return Err(format!("cannot open it: {e}")),
+        let opened = walk::open_noatime(dir, name, read_flags | nofollow)
+            .map_err(|e| format!("cannot open it: {e}"))?;
+        same(&opened.0)?;
+        opened
     };
     Ok((File::from(fd), how))
 }
@@ -838,6 +949,58 @@ fn open_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_window_is_cut_into_batches_for_any_thread_count() {
+        for threads in [1, 2, 3, 8, 16, 64, 1000, 100_000] {
+            let n = batches(threads);
+            assert!((16..=WINDOW).contains(&n), "{threads}: {n}");
+            assert!(WINDOW / n >= 1 && n * (WINDOW / n) <= WINDOW);
+        }
+        assert_eq!(WINDOW / batches(2), 256);
+        assert_eq!(WINDOW / batches(16), 64);
+    }
+
+    #[test]
+    fn files_open_with_and_without_proc_and_nothing_else_opens() {
+        let dir = std::env::temp_dir().join(format!("custody-open-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("file");
+        std::fs::write(&file, b"abc").unwrap();
+        let lstat = |p: &Path| {
+            Meta::from_stat(
+                &rustix::fs::statat(walk::cwd(), p, rustix::fs::AtFlags::SYMLINK_NOFOLLOW).unwrap(),
+            )
+        };
+        let meta = lstat(&file);
+        let proc_fds = ProcFds::open().expect("/proc is mounted here");
+        for procfs in [Some(proc_fds.fd()), None] {
+            let (mut f, _) = open_file(&file, None, &meta, false, None, procfs).unwrap();
+            let mut text = String::new();
+            f.read_to_string(&mut text).unwrap();
+            assert_eq!(text, "abc");
+        }
+        // A fifo where a file was listed: refused without being opened (which would block).
+        let fifo = dir.join("fifo");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        for procfs in [Some(proc_fds.fd()), None] {
+            let e = open_file(&fifo, None, &meta, false, None, procfs).unwrap_err();
+            assert!(e.contains("now a fifo"), "{e}");
+        }
+        // Another file swapped in under the name.
+        std::fs::write(dir.join("other"), b"x").unwrap();
+        std::fs::rename(dir.join("other"), &file).unwrap();
+        let e = open_file(&file, None, &meta, false, None, Some(proc_fds.fd())).unwrap_err();
+        assert!(e.contains("replaced"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn sha256_is_always_computed_and_each_function_once() {

@@ -8,6 +8,12 @@
 //! `O_NOATIME` where the kernel allows it, so that listing a folder does not change its access
 //! time. Only `lstat` (`stat` when following links) and `readlink` are done on what is found;
 //! nothing but folders is opened here.
+//!
+//! When hashing, the walk examines only what it has to enter (folders, and links when following
+//! them): what the listing says is anything else (`d_type`) is handed on unexamined and
+//! examined by a hashing thread with [`examine_later`], through an `O_PATH` handle that the
+//! file is then read through. The walk then costs no system call per file, and the examining
+//! is spread over the threads.
 
 use std::ffi::{OsStr, OsString};
 use std::io;
@@ -17,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use rustix::fs::{AtFlags, Dir, Mode, OFlags};
+use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
 
 use super::hash::{Kind, Meta, ReadMode};
 
@@ -37,6 +43,11 @@ pub(crate) struct Found {
     /// The folder it was found in, to open it relative to (`None` for the paths given, and when
     /// too many folders are shared already).
     pub parent: Option<Arc<Parent>>,
+    /// Not examined yet: the listing said it is not a folder (nor, when following links, a
+    /// link), so the walk left the examining to whoever takes it, with [`examine_later`]
+    /// (a hashing thread, so that the walk itself only lists folders). `meta` is a placeholder
+    /// until then.
+    pub later: bool,
 }
 
 /// How many folders' descriptors may be shared with found files at once (each is one open
@@ -77,6 +88,8 @@ struct Frame {
 /// The walk over a list of paths (see the module doc).
 pub(crate) struct Walker<'a> {
     follow: bool,
+    /// Leave objects that are not folders to be examined later ([`Found::later`]).
+    defer: bool,
     /// Shared folder descriptors live now, or `None` when they are not shared (counting).
     live: Option<Arc<AtomicUsize>>,
     roots: std::slice::Iter<'a, PathBuf>,
@@ -93,10 +106,12 @@ impl std::fmt::Debug for Walker<'_> {
 }
 
 impl<'a> Walker<'a> {
-    /// `share`: give each file found the descriptor of its folder ([`Found::parent`]).
+    /// `share`: give each file found the descriptor of its folder ([`Found::parent`]), and
+    /// leave what the listing says is not a folder to be examined later ([`Found::later`]).
     pub fn new(roots: &'a [PathBuf], follow: bool, share: bool) -> Self {
         Self {
             follow,
+            defer: share,
             live: share.then(|| Arc::new(AtomicUsize::new(0))),
             roots: roots.iter(),
             stack: Vec::new(),
@@ -141,6 +156,7 @@ impl Iterator for Walker<'_> {
                             io::Error::from(e)
                         )),
                         parent: None,
+                        later: false,
                         path: frame.path,
                     });
                 }
@@ -156,6 +172,18 @@ impl Iterator for Walker<'_> {
             };
             let path = frame.path.join(name);
             let shared = frame.shared.clone();
+            if self.defer && self.can_wait(entry.file_type()) {
+                return Some(Found {
+                    path,
+                    // A placeholder without an allocation (one per file otherwise).
+                    meta: Err(io::ErrorKind::Other.into()),
+                    target: None,
+                    listed: None,
+                    error: None,
+                    parent: shared,
+                    later: true,
+                });
+            }
             let (mut found, child) = match frame.dir.fd() {
                 Ok(parent) => examine(
                     parent,
@@ -173,6 +201,7 @@ impl Iterator for Walker<'_> {
                         listed: None,
                         error: None,
                         parent: None,
+                        later: false,
                     },
                     None,
                 ),
@@ -182,6 +211,91 @@ impl Iterator for Walker<'_> {
             return Some(found);
         }
     }
+}
+
+impl Walker<'_> {
+    /// Whether an object the listing gives as `kind` can be examined later, by another thread:
+    /// anything the walk need not enter. Folders, links when following them (they may lead to
+    /// a folder), and objects whose kind the file system does not give (`DT_UNKNOWN`) are
+    /// examined at once.
+    fn can_wait(&self, kind: FileType) -> bool {
+        match kind {
+            FileType::RegularFile
+            | FileType::Fifo
+            | FileType::Socket
+            | FileType::CharacterDevice
+            | FileType::BlockDevice => true,
+            FileType::Symlink => !self.follow,
+            FileType::Directory | FileType::Unknown => false,
+        }
+    }
+}
+
+/// Examines an object the walk left for later ([`Found::later`]): opens it with `O_PATH |
+/// O_NOFOLLOW` relative to the folder it was found in (which opens nothing underneath: no
+/// device driver is called, a fifo is not opened) and `fstat`s that handle, which says what
+/// `lstat` would, and reads a link's target. Fills in `found` and returns the handle, which
+/// refers to that very object: a regular file is read through it, with no second lookup.
+///
+/// Should the object have become a folder since it was listed, it is recorded with an error
+/// and not entered; with links followed, likewise a link (both only in a race with something
+/// changing the folder).
+///
+/// `folder`: a descriptor of the folder it was found in to use instead of the shared one
+/// ([`Found::parent`]), such as the hashing thread's own.
+pub(crate) fn examine_later(
+    found: &mut Found,
+    folder: Option<BorrowedFd<'_>>,
+    follow: bool,
+) -> Option<OwnedFd> {
+    found.later = false;
+    let folder = folder.or_else(|| found.parent.as_deref().map(Parent::fd));
+    let (dir, name) = place(&found.path, folder);
+    let handle = match rustix::fs::openat(
+        dir,
+        name,
+        OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(handle) => handle,
+        Err(e) => {
+            found.meta = Err(e.into());
+            return None;
+        }
+    };
+    let meta = match rustix::fs::fstat(&handle) {
+        Ok(stat) => Meta::from_stat(&stat),
+        Err(e) => {
+            found.meta = Err(e.into());
+            return None;
+        }
+    };
+    match meta.kind {
+        Kind::Symlink => {
+            // An empty name reads the link the `O_PATH | O_NOFOLLOW` handle refers to.
+            match rustix::fs::readlinkat(&handle, "", Vec::new()) {
+                Ok(target) => found.target = Some(OsString::from_vec(target.into_bytes())),
+                Err(e) => {
+                    found.error = Some(format!("cannot read the link: {}", io::Error::from(e)));
+                }
+            }
+            if follow {
+                found.error = Some(
+                    "it became a symbolic link after its folder was listed; not followed: hash \
+                     it again"
+                        .into(),
+                );
+            }
+        }
+        Kind::Dir => {
+            found.error = Some(
+                "it became a folder after its folder was listed; not entered: hash it again".into(),
+            );
+        }
+        _ => {}
+    }
+    found.meta = Ok(meta);
+    Some(handle)
 }
 
 /// `lstat` (and `readlink`, and `stat` when following) of `name` in the folder `parent`; opens
@@ -196,11 +310,12 @@ fn examine(
 ) -> (Found, Option<Frame>) {
     let mut found = Found {
         path,
-        meta: Err(io::Error::other("not examined")),
+        meta: Err(io::ErrorKind::Other.into()),
         target: None,
         listed: None,
         error: None,
         parent: None,
+        later: false,
     };
     let lstat = match rustix::fs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW) {
         Ok(stat) => stat,
@@ -314,7 +429,113 @@ pub(crate) fn open_noatime<P: AsRef<Path>>(
     }
 }
 
+/// Where to open `path` from: its last name relative to `folder`, the folder it was found in,
+/// when there is one; else the whole path, from the current folder.
+pub(crate) fn place<'a>(
+    path: &'a Path,
+    folder: Option<BorrowedFd<'a>>,
+) -> (BorrowedFd<'a>, &'a Path) {
+    match (folder, path.file_name()) {
+        (Some(folder), Some(name)) => (folder, Path::new(name)),
+        _ => (cwd(), path),
+    }
+}
+
 /// The current folder, for opening paths as they were given.
 pub(crate) fn cwd() -> BorrowedFd<'static> {
     rustix::fs::CWD.as_fd()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn later(path: PathBuf) -> Found {
+        Found {
+            path,
+            meta: Err(io::ErrorKind::Other.into()),
+            target: None,
+            listed: None,
+            error: None,
+            parent: None,
+            later: true,
+        }
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("custody-walk-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn the_walk_leaves_all_but_folders_for_later_when_hashing() {
+        let root = scratch("defer");
+        std::fs::write(root.join("file"), b"x").unwrap();
+        std::fs::create_dir(root.join("sub")).unwrap();
+        std::fs::write(root.join("sub").join("inner"), b"y").unwrap();
+        std::os::unix::fs::symlink("file", root.join("link")).unwrap();
+        let roots = [root.clone()];
+        for follow in [false, true] {
+            let found: Vec<Found> = Walker::new(&roots, follow, true).collect();
+            let get = |n: &str| found.iter().find(|f| f.path == root.join(n)).unwrap();
+            assert!(!found[0].later, "a path given is examined at once");
+            assert!(!get("sub").later && get("sub").listed.is_some());
+            assert!(get("file").later && get("sub/inner").later);
+            // Links are examined at once only when they are followed (they may be folders).
+            assert_eq!(get("link").later, !follow);
+            // Counting (no sharing) examines everything.
+            assert!(Walker::new(&roots, follow, false).all(|f| !f.later && f.meta.is_ok()));
+        }
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn examined_later_is_what_lstat_says_and_a_race_is_recorded() {
+        let root = scratch("later");
+        std::fs::write(root.join("file"), b"abc").unwrap();
+        std::os::unix::fs::symlink("file", root.join("link")).unwrap();
+        std::fs::create_dir(root.join("dir")).unwrap();
+
+        let mut file = later(root.join("file"));
+        let handle = examine_later(&mut file, None, false);
+        let meta = file.meta.as_ref().unwrap();
+        let lstat = std::fs::symlink_metadata(root.join("file")).unwrap();
+        assert_eq!(meta.kind, Kind::File);
+        assert_eq!(meta.size, 3);
+        assert_eq!(meta.inode, std::os::unix::fs::MetadataExt::ino(&lstat));
+        assert!(handle.is_some() && file.error.is_none() && !file.later);
+
+        let mut link = later(root.join("link"));
+        examine_later(&mut link, None, false);
+        assert_eq!(link.meta.as_ref().unwrap().kind, Kind::Symlink);
+        assert_eq!(link.target.as_deref(), Some(OsStr::new("file")));
+        assert!(link.error.is_none());
+        // Following links, a link is never left for later: one found there came in a race.
+        let mut link = later(root.join("link"));
+        examine_later(&mut link, None, true);
+        assert_eq!(link.meta.as_ref().unwrap().kind, Kind::Symlink);
+        assert!(link.error.as_deref().unwrap().contains("not followed"));
+
+        // A folder swapped in after the listing is recorded, not entered.
+        let mut dir = later(root.join("dir"));
+        examine_later(&mut dir, None, false);
+        assert_eq!(dir.meta.as_ref().unwrap().kind, Kind::Dir);
+        assert!(dir.error.as_deref().unwrap().contains("not entered"));
+
+        // Gone since the listing: cannot be examined.
+        let mut gone = later(root.join("gone"));
+        assert!(examine_later(&mut gone, None, false).is_none());
+        assert_eq!(
+            gone.meta.as_ref().unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
+
+        // A device is examined through a handle that opens nothing.
+        let mut null = later(PathBuf::from("/dev/null"));
+        examine_later(&mut null, None, false);
+        assert_eq!(null.meta.as_ref().unwrap().kind, Kind::CharDevice);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }
