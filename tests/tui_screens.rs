@@ -542,3 +542,50 @@ fn an_evidence_step_hashes_after_confirmation_and_journals_the_manifest() {
         Some("end")
     );
 }
+
+#[test]
+fn stopping_the_hashing_journals_it_as_stopped_with_what_was_done() {
+    let clock = common::clock();
+    let tree = common::temp_dir("tui-evidence-stop").join("many");
+    for d in 0..10 {
+        let dir = tree.join(format!("d{d}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in 0..500 {
+            std::fs::write(dir.join(format!("f{f}")), [b'x'; 4096]).unwrap();
+        }
+    }
+    let mut app = one_step_app(
+        &clock,
+        "kind = \"evidence\"\npaths = [\"{{value}}\"]",
+        tree.to_str().unwrap(),
+    );
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('y'));
+    assert!(walk(&app).job.is_some(), "the hashing should be running");
+    // The step cannot be left while it runs; Esc asks, y stops.
+    key(&mut app, KeyCode::Enter);
+    assert!(walk(&app).dialog.is_none());
+    key(&mut app, KeyCode::Esc);
+    assert!(matches!(walk(&app).dialog, Some(Dialog::StopJob)));
+    assert!(screen(&app, 80, 24).contains("Stop the hashing?"));
+    key(&mut app, KeyCode::Char('y'));
+    wait_for_command(&mut app);
+    let Body::EvidenceRecorded(e) = &walk(&app).recent.back().unwrap().body else {
+        panic!("the stop was not journaled: {}", last_kind(&app))
+    };
+    assert!(e.cancelled, "the run should say it was stopped");
+    assert!(e.files < 5000, "{} files", e.files);
+    // What was done is in the manifest, one line per entry given out.
+    let folder = walk(&app).session.folder().to_path_buf();
+    let manifest =
+        std::fs::read_to_string(folder.join(&e.manifest.as_ref().unwrap().file)).unwrap();
+    assert_eq!(
+        manifest
+            .lines()
+            .filter(|l| l.contains("\"kind\":\"file\""))
+            .count() as u64,
+        e.files
+    );
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("STOPPED"), "{text}");
+}
