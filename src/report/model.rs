@@ -1942,8 +1942,16 @@ impl Evidence {
 }
 
 /// `1.2 MB (1234567 bytes)`
-#[allow(clippy::cast_precision_loss)] // shown to one decimal, with the exact count beside
 pub fn bytes_text(bytes: u64) -> String {
+    if bytes < 1000 {
+        return format!("{bytes} bytes");
+    }
+    format!("{} ({bytes} bytes)", bytes_short(bytes))
+}
+
+/// `1.2 MB`, or `999 bytes`: for the screen, where the exact count is not needed.
+#[allow(clippy::cast_precision_loss)] // shown to one decimal
+pub fn bytes_short(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
     if bytes < 1000 {
         return format!("{bytes} bytes");
@@ -1957,7 +1965,7 @@ pub fn bytes_text(bytes: u64) -> String {
             break;
         }
     }
-    format!("{value:.1} {unit} ({bytes} bytes)")
+    format!("{value:.1} {unit}")
 }
 
 fn gap_text(seconds: i64) -> String {

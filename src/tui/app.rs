@@ -1245,12 +1245,11 @@ impl<C: Clock> Walk<C> {
                     other: s.other,
                     error_count: Some(s.errors),
                 };
-                let size = crate::report::model::bytes_text(s.bytes);
                 let text = format!(
                     "{}Hashed {} files ({}), {} folders, {} links, {} other{}",
                     if s.cancelled { "STOPPED: " } else { "" },
                     s.files,
-                    size.split(" (").next().unwrap_or_default(),
+                    crate::report::model::bytes_short(s.bytes),
                     s.dirs,
                     s.symlinks,
                     s.other,

@@ -41,11 +41,10 @@ pub fn event(event: &Event) -> String {
         Body::NoteAdded(n) => format!("note: {}", n.text),
         Body::StepSkipped(s) => format!("skipped {step}: {}", s.reason),
         Body::EvidenceRecorded(e) => {
-            let size = crate::report::model::bytes_text(e.bytes);
             let mut text = format!(
                 "hashed {} files ({})",
                 e.files,
-                size.split(" (").next().unwrap_or_default()
+                crate::report::model::bytes_short(e.bytes)
             );
             if e.error_count() > 0 {
                 text = format!("{text}, {} unreadable", e.error_count());

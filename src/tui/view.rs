@@ -1073,13 +1073,7 @@ fn hashing_lines<C: Clock>(
             ".".repeat(bar_width.saturating_sub(filled))
         );
         lines.push(Line::styled(bar, theme.current()));
-        let short = |n: u64| {
-            crate::report::model::bytes_text(n)
-                .split(" (")
-                .next()
-                .unwrap_or_default()
-                .to_owned()
-        };
+        let short = crate::report::model::bytes_short;
         let of = |done: u64, total: u64, text: &dyn Fn(u64) -> String| {
             if p.total_known {
                 format!("{} of {}", text(done), text(total))
