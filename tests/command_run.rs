@@ -78,47 +78,12 @@ fn assert_recorded_right(dir: &Path, file_ref: Option<&FileRef>) {
 
 /// A runbook with one command step written as a shell-like string, as a security team would.
 fn runbook_command(run: &str) -> custody::runbook::command::CommandLine {
-    let text = format!(
-        r#"
-[runbook]
-format = 1
-id = "injection"
-title = "Injection"
-version = "1.0.0"
-language = "en"
-summary = "One command step."
-authors = ["tests"]
-reviewed = 2026-11-01
-start = "capture"
-
-[[sources]]
-id = "rfc3227"
-title = "RFC 3227"
-
-[variables.value]
-label = "A value typed by the operator"
-
-[jurisdictions.NL]
-name = "Netherlands"
-emergency = "112"
-
-[[steps]]
-id = "capture"
-kind = "command"
-title = "Capture"
-body = "Runs one command."
-run = {run}
-timeout = "10s"
-sources = ["rfc3227"]
-
-[[steps]]
-id = "end"
-kind = "end"
-title = "End"
-body = "Done."
-sources = ["rfc3227"]
-"#,
-        run = toml_string(run)
+    let text = common::one_step_runbook(
+        "injection",
+        &format!(
+            "kind = \"command\"\nrun = {}\ntimeout = \"10s\"",
+            toml_string(run)
+        ),
     );
     let checked = Runbook::parse(&text);
     let runbook = checked.runbook.unwrap_or_else(|| {

@@ -342,45 +342,7 @@ fn command_app<'c>(clock: &'c ManualClock, run: &str, value: &str) -> TestApp<'c
 /// A session of a one-step runbook whose step is `step` (its kind and what goes with it), with
 /// the variable `value` set to `value`.
 fn one_step_app<'c>(clock: &'c ManualClock, step: &str, value: &str) -> TestApp<'c> {
-    let text = format!(
-        r#"
-[runbook]
-format = 1
-id = "tui-command"
-title = "A command step"
-version = "1.0.0"
-language = "en"
-summary = "One command step."
-authors = ["tests"]
-reviewed = 2026-11-01
-start = "capture"
-
-[[sources]]
-id = "rfc3227"
-title = "RFC 3227"
-
-[variables.value]
-label = "A value typed by the operator"
-
-[jurisdictions.NL]
-name = "Netherlands"
-emergency = "112"
-
-[[steps]]
-id = "capture"
-{step}
-title = "Capture"
-body = "Does one thing."
-sources = ["rfc3227"]
-
-[[steps]]
-id = "end"
-kind = "end"
-title = "End"
-body = "Done."
-sources = ["rfc3227"]
-"#
-    );
+    let text = common::one_step_runbook("tui-command", step);
     let mut start = common::start("csam-discovery", Mode::Real);
     start.runbook_text = text;
     start.variables = [("value".to_owned(), value.to_owned())].into();

@@ -47,6 +47,50 @@ pub fn start(runbook_id: &str, mode: Mode) -> Start {
     }
 }
 
+/// A valid runbook `id` with one step, `capture`, of the kind and members given in `step`
+/// (`kind = "command"` and its `run` ...), then an end; one variable, `value`.
+pub fn one_step_runbook(id: &str, step: &str) -> String {
+    format!(
+        r#"
+[runbook]
+format = 1
+id = "{id}"
+title = "A command step"
+version = "1.0.0"
+language = "en"
+summary = "One command step."
+authors = ["tests"]
+reviewed = 2026-11-01
+start = "capture"
+
+[[sources]]
+id = "rfc3227"
+title = "RFC 3227"
+
+[variables.value]
+label = "A value typed by the operator"
+
+[jurisdictions.NL]
+name = "Netherlands"
+emergency = "112"
+
+[[steps]]
+id = "capture"
+{step}
+title = "Capture"
+body = "Does one thing."
+sources = ["rfc3227"]
+
+[[steps]]
+id = "end"
+kind = "end"
+title = "End"
+body = "Done."
+sources = ["rfc3227"]
+"#
+    )
+}
+
 /// `custody start` arguments that open the flagship runbook with everything given (no form),
 /// keeping the session under `dir`.
 pub fn start_args(dir: &Path) -> Vec<String> {
