@@ -494,6 +494,16 @@ fn check(files: &[PathBuf], deny_warnings: bool) -> Status {
                 continue;
             }
         };
+        if runbook::is_scenario(&text) {
+            let (e, w) = check_scenario(path, &shown, &text);
+            errors += e;
+            warnings += w;
+            if e > 0 || (deny_warnings && w > 0) {
+                status = status.max(Status::Bad);
+                bad_files += 1;
+            }
+            continue;
+        }
         let checked: Checked = Runbook::parse(&text);
         let source = SourceText::new(&shown, &text);
         for diagnostic in &checked.diagnostics {
@@ -530,6 +540,45 @@ fn check(files: &[PathBuf], deny_warnings: bool) -> Status {
         }
     );
     status
+}
+
+/// Checks a scenario file against the runbook it names; prints its problems and returns the
+/// number of errors and warnings.
+fn check_scenario(path: &Path, shown: &str, text: &str) -> (usize, usize) {
+    let id = runbook::Scenario::runbook_of(text).unwrap_or_default();
+    let located = bundled::locate_runbook(path, &id);
+    let parsed = located
+        .as_ref()
+        .map(|(origin, text)| (origin, Runbook::parse(text).runbook));
+    let target = match &parsed {
+        Ok((_, Some(runbook))) => Ok(runbook),
+        Ok((origin, None)) => Err(format!(
+            "{} is not a valid runbook; run `custody check` on it",
+            for_terminal(origin)
+        )),
+        Err(why) => Err((*why).clone()),
+    };
+    let checked = runbook::Scenario::parse(text, target);
+    let source = SourceText::new(shown, text);
+    for diagnostic in &checked.diagnostics {
+        print!("{}", source.render(diagnostic));
+        println!();
+    }
+    if let (Some(s), Ok((origin, _))) = (&checked.scenario, &parsed) {
+        println!(
+            "{}: ok: scenario {} {} for runbook {} ({}; {} injects, {} milestones, {} expected \
+             choices)",
+            for_terminal(shown),
+            for_terminal(&s.id),
+            for_terminal(&s.version),
+            for_terminal(&s.runbook),
+            for_terminal(origin),
+            s.injects.len(),
+            s.milestones.len(),
+            s.expected.len()
+        );
+    }
+    (checked.errors(), checked.warnings())
 }
 
 /// Why a runbook's text could not be had.

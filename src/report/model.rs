@@ -739,6 +739,8 @@ fn placeholder_runbook(started: &SessionStarted) -> Runbook {
         jurisdictions: BTreeMap::new(),
         deadlines: Vec::new(),
         injects: Vec::new(),
+        milestones: Vec::new(),
+        expected: Vec::new(),
         steps: Vec::new(),
     }
 }

@@ -40,3 +40,52 @@ pub fn find(id: &str) -> Option<(Bundled, Runbook)> {
         .filter_map(|b| b.check().runbook.map(|r| (*b, r)))
         .find(|(_, r)| r.id == id)
 }
+
+/// Every bundled exercise scenario (`runbooks/exercises/`).
+pub const SCENARIOS: &[Bundled] = bundle![]; // TODO(lead): add exercises/csam-discovery.toml
+
+/// The runbook a scenario file names, looked for beside the exercises folder (`../ID.toml`),
+/// in the scenario's own folder (`ID.toml`), among the other runbooks there, and among the
+/// bundled runbooks. Returns where it was found and its text, or why none was found.
+pub fn locate_runbook(scenario: &std::path::Path, id: &str) -> Result<(String, String), String> {
+    let folder = scenario.parent().unwrap_or(std::path::Path::new("."));
+    let folder = if folder.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        folder
+    };
+    let file = format!("{id}.toml");
+    let mut candidates = vec![folder.join("..").join(&file), folder.join(&file)];
+    for dir in [folder.join(".."), folder.to_path_buf()] {
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            let mut more: Vec<_> = entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+                .collect();
+            more.sort();
+            candidates.extend(more);
+        }
+    }
+    for path in candidates {
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        if super::is_scenario(&text) {
+            continue;
+        }
+        let named = path.file_name().is_some_and(|n| *n == *file.as_str());
+        if named || Runbook::parse(&text).runbook.is_some_and(|r| r.id == id) {
+            return Ok((path.display().to_string(), text));
+        }
+    }
+    if let Some(b) = ALL
+        .iter()
+        .find(|b| b.check().runbook.is_some_and(|r| r.id == id))
+    {
+        return Ok((format!("bundled {}", b.file), b.text.to_owned()));
+    }
+    Err(format!(
+        "no file {file} beside the scenario or its folder, and no bundled runbook has this id"
+    ))
+}

@@ -33,6 +33,11 @@ pub struct Runbook {
     pub jurisdictions: BTreeMap<String, Jurisdiction>,
     pub deadlines: Vec<Deadline>,
     pub injects: Vec<Inject>,
+    /// Points an exercise review measures the time to.
+    pub milestones: Vec<Milestone>,
+    /// The choice expected at a decision in an exercise: marked in the runbook with
+    /// `expected = true`, or given by a scenario.
+    pub expected: Vec<Expected>,
     pub steps: Vec<Step>,
 }
 
@@ -43,6 +48,11 @@ impl Runbook {
 
     pub fn source(&self, id: &str) -> Option<&Source> {
         self.sources.iter().find(|source| source.id == id)
+    }
+
+    /// The choice expected at a decision step, if the runbook or its scenario names one.
+    pub fn expected_at(&self, step: &str) -> Option<&Expected> {
+        self.expected.iter().find(|e| e.step == step)
     }
 }
 
@@ -138,7 +148,70 @@ pub struct Inject {
     #[serde(with = "option_duration_secs")]
     pub after: Option<Duration>,
     pub prompt: Option<Template>,
+    /// What a good answer covers: for the facilitator and the review, never shown to the
+    /// participants while the exercise runs.
+    pub expect: Option<Template>,
     pub sources: Vec<String>,
+}
+
+/// A point of the runbook an exercise review measures the time to: reached when any of its
+/// steps is first completed, with an optional target time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Milestone {
+    pub id: String,
+    pub label: String,
+    pub reached_by: Vec<String>,
+    #[serde(with = "option_duration_secs")]
+    pub within: Option<Duration>,
+    pub from: Anchor,
+}
+
+/// The choice an exercise expects at a decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Expected {
+    pub step: String,
+    pub choice: String,
+    /// Why, for the review.
+    pub why: Option<String>,
+}
+
+/// An exercise scenario: the story and the script for exercising one runbook, kept in its own
+/// file (`runbooks/exercises/*.toml`) so that a runbook can be rehearsed in several ways.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Scenario {
+    pub id: String,
+    pub title: String,
+    pub version: String,
+    pub language: String,
+    pub summary: String,
+    pub authors: Vec<String>,
+    /// The id of the runbook it exercises.
+    pub runbook: String,
+    /// The story read to the participants at the start.
+    pub briefing: Option<String>,
+    /// Whether the runbook's own injects run too.
+    pub runbook_injects: bool,
+    pub injects: Vec<Inject>,
+    pub milestones: Vec<Milestone>,
+    pub expected: Vec<Expected>,
+}
+
+impl Scenario {
+    /// The runbook as this scenario exercises it: its injects (with or without the runbook's
+    /// own), the milestones of both, and the scenario's expected choices over the runbook's.
+    pub fn apply_to(&self, runbook: &Runbook) -> Runbook {
+        let mut merged = runbook.clone();
+        if !self.runbook_injects {
+            merged.injects.clear();
+        }
+        merged.injects.extend(self.injects.iter().cloned());
+        merged.milestones.extend(self.milestones.iter().cloned());
+        for expected in &self.expected {
+            merged.expected.retain(|e| e.step != expected.step);
+            merged.expected.push(expected.clone());
+        }
+        merged
+    }
 }
 
 /// One step of a runbook.

@@ -10,8 +10,9 @@ use super::command::{self, CommandLine};
 use super::diagnostic::Diagnostic;
 use super::duration;
 use super::model::{
-    Anchor, Choice, Contact, Deadline, FORMAT_VERSION, Fact, Field, FieldKind, HashAlgorithm,
-    Inject, Jurisdiction, Purpose, Runbook, Source, Step, StepKind, Variable,
+    Anchor, Choice, Contact, Deadline, Expected, FORMAT_VERSION, Fact, Field, FieldKind,
+    HashAlgorithm, Inject, Jurisdiction, Milestone, Purpose, Runbook, Scenario, Source, Step,
+    StepKind, Variable,
 };
 use super::reader::{Help, Problems, Span, Table};
 use super::template::{Template, is_variable_name};
@@ -53,6 +54,7 @@ pub struct Index {
     pub source_ids: Vec<Span>,
     pub deadline_ids: Vec<Span>,
     pub inject_ids: Vec<Span>,
+    pub milestone_ids: Vec<Span>,
     pub variables: BTreeMap<String, Span>,
     pub jurisdictions: BTreeMap<String, Span>,
     /// Choice and field ids per step, for duplicate checks.
@@ -97,6 +99,8 @@ pub fn read(text: &str, problems: &mut Problems) -> Option<Draft> {
             structure_complete: true,
             ..Index::default()
         },
+        current_step: None,
+        expected: Vec::new(),
     };
     let mut root = Table::new(document.get_ref(), 0..0, "the runbook file");
     let runbook = reader.document(&mut root);
@@ -117,6 +121,10 @@ struct Builder<'t, 'p> {
     text: &'t str,
     problems: &'p mut Problems,
     index: Index,
+    /// The id of the step being read, for what its choices mark.
+    current_step: Option<String>,
+    /// Choices marked `expected = true`.
+    expected: Vec<Expected>,
 }
 
 /// Identifier rules: step, source, deadline, choice and field ids.
@@ -143,7 +151,7 @@ fn is_language_tag(tag: &str) -> bool {
 }
 
 /// "a" or "an" before a step kind's name.
-fn article(kind: &str) -> &'static str {
+pub(super) fn article(kind: &str) -> &'static str {
     if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
         "an"
     } else {
@@ -265,6 +273,8 @@ impl Builder<'_, '_> {
             jurisdictions: BTreeMap::new(),
             deadlines: Vec::new(),
             injects: Vec::new(),
+            milestones: Vec::new(),
+            expected: Vec::new(),
             steps: Vec::new(),
         };
         let mut start = None;
@@ -281,8 +291,10 @@ impl Builder<'_, '_> {
         self.variables(root, &mut runbook);
         self.jurisdictions(root, &mut runbook);
         self.deadlines(root, &mut runbook);
-        self.injects(root, &mut runbook);
+        self.injects(root, &mut runbook.injects);
+        self.milestones(root, &mut runbook.milestones);
         self.steps(root, &mut runbook);
+        runbook.expected = std::mem::take(&mut self.expected);
         runbook.start = match start {
             Some((id, span)) => {
                 self.step_ref(&id, span, "`start` of [runbook]".into());
@@ -602,7 +614,7 @@ impl Builder<'_, '_> {
         }
     }
 
-    fn injects(&mut self, root: &mut Table, runbook: &mut Runbook) {
+    fn injects(&mut self, root: &mut Table, injects: &mut Vec<Inject>) {
         for (table, span) in root.tables(self.problems, "injects").unwrap_or_default() {
             let mut t = Table::new(table, span, "an inject");
             let id = self.id(&mut t, "inject");
@@ -618,18 +630,73 @@ impl Builder<'_, '_> {
             }
             let after = self.duration(&mut t, "after").map(|(d, _)| d);
             let prompt = self.optional_template(&mut t, "prompt");
+            let expect = self.optional_template(&mut t, "expect");
             let sources = self.source_refs(&mut t);
-            t.finish(self.problems, |_| None);
+            t.finish(self.problems, |key| {
+                (key == "expected")
+                    .then(|| "an inject's guidance for the review is `expect`".into())
+            });
             if let (Some((id, id_span)), Some(title)) = (id, title) {
                 self.index.inject_ids.push(id_span);
-                runbook.injects.push(Inject {
+                injects.push(Inject {
                     id,
                     title,
                     body,
                     at: at.map(|(a, _)| a),
                     after,
                     prompt,
+                    expect,
                     sources,
+                });
+            }
+        }
+    }
+
+    fn milestones(&mut self, root: &mut Table, milestones: &mut Vec<Milestone>) {
+        for (table, span) in root.tables(self.problems, "milestones").unwrap_or_default() {
+            let mut t = Table::new(table, span, "a milestone");
+            let id = self.id(&mut t, "milestone");
+            if let Some((id, _)) = &id {
+                t.what = format!("milestone `{id}`");
+            }
+            let what = t.what.clone();
+            let label = t.required_string(self.problems, "label");
+            let reached_by = if t.contains("reached_by") {
+                t.string_or_strings(self.problems, "reached_by")
+                    .unwrap_or_default()
+            } else {
+                t.get("reached_by");
+                self.problems
+                    .error(t.span.clone(), format!("missing `reached_by` in {what}"))
+                    .help("name the step (or steps) whose completion reaches it: `reached_by = [\"report-police\"]`");
+                Vec::new()
+            };
+            for (step, span) in &reached_by {
+                self.step_ref(step, span.clone(), format!("`reached_by` of {what}"));
+            }
+            let within = self.duration(&mut t, "within").map(|(d, _)| d);
+            let from = match t.string(self.problems, "from") {
+                None => Anchor::Start,
+                Some((from, _)) if from == "start" => Anchor::Start,
+                Some((step, span)) => {
+                    self.step_ref(&step, span, format!("`from` of {what}"));
+                    Anchor::Step(step)
+                }
+            };
+            t.finish(self.problems, |key| {
+                (key == "met_by")
+                    .then(|| "a milestone is reached by the steps in `reached_by`".into())
+            });
+            if let (Some((id, id_span)), Some((label, _))) = (id, label)
+                && !reached_by.is_empty()
+            {
+                self.index.milestone_ids.push(id_span);
+                milestones.push(Milestone {
+                    id,
+                    label,
+                    reached_by: reached_by.into_iter().map(|(s, _)| s).collect(),
+                    within,
+                    from,
                 });
             }
         }
@@ -673,6 +740,7 @@ impl Builder<'_, '_> {
         if let Some((id, _)) = &id {
             t.what = format!("step `{id}`");
         }
+        self.current_step = id.as_ref().map(|(id, _)| id.clone());
         let what = t.what.clone();
         let kind_name = t.required_string(self.problems, "kind");
         let title = if let Some((title, span)) = t.required_string(self.problems, "title") {
@@ -919,6 +987,7 @@ impl Builder<'_, '_> {
                 .help("add choices with `[[steps.choices]]`, each with an id, a label and a next step");
         }
         let mut choices = Vec::new();
+        let mut expected: Option<String> = None;
         for (table, span) in tables {
             let mut c = Table::new(table, span, format!("a choice of {what}"));
             let id = self.id(&mut c, "choice");
@@ -927,6 +996,18 @@ impl Builder<'_, '_> {
             }
             let choice_what = c.what.clone();
             let label = self.required_template(&mut c, "label");
+            let marked = c.key_span("expected");
+            if c.boolean(self.problems, "expected") == Some(true)
+                && let (Some((id, _)), Some(span)) = (&id, marked)
+            {
+                if let Some(first) = &expected {
+                    self.problems
+                        .error(span, format!("{what} already expects choice `{first}`"))
+                        .help("mark one choice per decision with `expected = true`");
+                } else {
+                    expected = Some(id.clone());
+                }
+            }
             let next = c.required_string(self.problems, "next");
             if let Some((next, span)) = &next {
                 self.step_ref(next, span.clone(), format!("`next` of {choice_what}"));
@@ -945,6 +1026,13 @@ impl Builder<'_, '_> {
                     .push((id.clone(), id_span, format!("choice of {what}")));
                 choices.push(Choice { id, label, next });
             }
+        }
+        if let (Some(choice), Some(step)) = (expected, self.current_step.clone()) {
+            self.expected.push(Expected {
+                step,
+                choice,
+                why: None,
+            });
         }
         choices
     }
@@ -1163,5 +1251,182 @@ impl Builder<'_, '_> {
             arguments: spans,
         });
         Some(CommandLine { argv, written })
+    }
+}
+
+/// A scenario as read, before it is checked against its runbook.
+#[derive(Debug)]
+pub struct ScenarioDraft {
+    pub scenario: Scenario,
+    pub index: Index,
+    /// For each `[[expected]]`: the spans of its `step` and `choice` values.
+    pub expected_spans: Vec<(Span, Span)>,
+    /// The span of the `runbook` value.
+    pub runbook_span: Span,
+}
+
+/// Reads a scenario file (`runbooks/exercises/*.toml`). Problems go to `problems`.
+pub fn read_scenario(text: &str, problems: &mut Problems) -> Option<ScenarioDraft> {
+    let (document, syntax_errors) = DeTable::parse_recoverable(text);
+    if !syntax_errors.is_empty() {
+        for error in syntax_errors {
+            let span = error.span().unwrap_or(0..0);
+            let message = error.message().trim().to_owned();
+            problems.list.push(
+                Diagnostic::error(span, format!("TOML syntax: {message}"))
+                    .with_help("see https://toml.io for the syntax of strings, tables and arrays"),
+            );
+        }
+        return None;
+    }
+    let mut b = Builder {
+        text,
+        problems,
+        index: Index {
+            structure_complete: true,
+            ..Index::default()
+        },
+        current_step: None,
+        expected: Vec::new(),
+    };
+    let mut root = Table::new(document.get_ref(), 0..0, "the scenario file");
+    let mut scenario = Scenario {
+        id: String::new(),
+        title: String::new(),
+        version: String::new(),
+        language: String::new(),
+        summary: String::new(),
+        authors: Vec::new(),
+        runbook: String::new(),
+        briefing: None,
+        runbook_injects: true,
+        injects: Vec::new(),
+        milestones: Vec::new(),
+        expected: Vec::new(),
+    };
+    let mut runbook_span = 0..0;
+    if let Some(mut head) = root.table(b.problems, "scenario", "[scenario]") {
+        runbook_span = b.scenario_head(&mut head, &mut scenario);
+        head.finish(b.problems, |key| {
+            (key == "start").then(|| "a scenario follows its runbook's steps from its start".into())
+        });
+    } else if !root.contains("scenario") {
+        b.problems
+            .error(0..0, "missing the `[scenario]` table")
+            .help(
+                "start the file with `[scenario]` and its id, title, version, runbook and summary",
+            );
+    }
+    b.injects(&mut root, &mut scenario.injects);
+    b.milestones(&mut root, &mut scenario.milestones);
+    let expected_spans = b.scenario_expected(&mut root, &mut scenario.expected);
+    root.finish(b.problems, |key| match key {
+        "steps" | "sources" | "variables" | "jurisdictions" | "deadlines" => Some(format!(
+            "`{key}` belong in the runbook; a scenario adds injects, milestones and expected \
+             choices"
+        )),
+        "runbook" => Some("the runbook a scenario exercises is named in `[scenario]`".into()),
+        _ => None,
+    });
+    Some(ScenarioDraft {
+        scenario,
+        index: b.index,
+        expected_spans,
+        runbook_span,
+    })
+}
+
+impl Builder<'_, '_> {
+    /// Reads `[scenario]`; returns the span of its `runbook` value.
+    fn scenario_head(&mut self, head: &mut Table, scenario: &mut Scenario) -> Span {
+        let problems = &mut *self.problems;
+        match head.integer(problems, "format") {
+            Some((FORMAT_VERSION, _)) => {}
+            Some((other, span)) => {
+                problems
+                    .error(span, format!("scenario format {other} is not the one this custody reads ({FORMAT_VERSION})"))
+                    .help(format!("write `format = {FORMAT_VERSION}`, or update custody"));
+            }
+            None if !head.contains("format") => {
+                problems
+                    .error(head.span.clone(), "missing `format` in [scenario]")
+                    .help(format!("add `format = {FORMAT_VERSION}`"));
+            }
+            None => {}
+        }
+        if let Some((id, span)) = head.required_string(problems, "id") {
+            if !is_runbook_id(&id) {
+                problems
+                    .error(span, format!("scenario id `{id}` is not a valid id"))
+                    .help(
+                        "use lower case letters, digits, `-` and `.`, such as `csam-night-shift`",
+                    );
+            }
+            scenario.id = id;
+        }
+        if let Some((title, _)) = head.required_string(problems, "title") {
+            scenario.title = title;
+        }
+        if let Some((version, _)) = head.required_string(problems, "version") {
+            scenario.version = version;
+        }
+        if let Some((language, span)) = head.string(problems, "language") {
+            if !is_language_tag(&language) {
+                problems
+                    .error(span, format!("`{language}` is not a language tag"))
+                    .help("use a lower-case language code such as `en`, `nl` or `fr`");
+            }
+            scenario.language = language;
+        }
+        if let Some((summary, _)) = head.required_string(problems, "summary") {
+            summary.trim().clone_into(&mut scenario.summary);
+        }
+        if let Some(authors) = head.strings(problems, "authors") {
+            scenario.authors = authors.into_iter().map(|(a, _)| a).collect();
+        }
+        scenario.briefing = head
+            .string(problems, "briefing")
+            .map(|(b, _)| b.trim().to_owned())
+            .filter(|b| !b.is_empty());
+        if let Some(keep) = head.boolean(problems, "runbook_injects") {
+            scenario.runbook_injects = keep;
+        }
+        match head.required_string(problems, "runbook") {
+            Some((id, span)) => {
+                if !is_runbook_id(&id) {
+                    problems
+                        .error(span.clone(), format!("`{id}` is not a valid runbook id"))
+                        .help("name the runbook by the `id` in its [runbook] table");
+                }
+                scenario.runbook = id;
+                span
+            }
+            None => head.span.clone(),
+        }
+    }
+
+    fn scenario_expected(
+        &mut self,
+        root: &mut Table,
+        expected: &mut Vec<Expected>,
+    ) -> Vec<(Span, Span)> {
+        let mut spans = Vec::new();
+        for (table, span) in root.tables(self.problems, "expected").unwrap_or_default() {
+            let mut t = Table::new(table, span, "an expected choice");
+            let step = t.required_string(self.problems, "step");
+            let choice = t.required_string(self.problems, "choice");
+            let why = t
+                .string(self.problems, "why")
+                .map(|(w, _)| w.trim().to_owned())
+                .filter(|w| !w.is_empty());
+            t.finish(self.problems, |key| {
+                (key == "reason").then(|| "the explanation of an expected choice is `why`".into())
+            });
+            if let (Some((step, step_span)), Some((choice, choice_span))) = (step, choice) {
+                spans.push((step_span, choice_span));
+                expected.push(Expected { step, choice, why });
+            }
+        }
+        spans
     }
 }

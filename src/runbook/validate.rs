@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::command;
-use super::model::{Fact, Runbook, StepKind};
-use super::parse::{Draft, RefKind, Reference};
+use super::model::{Fact, Runbook, Scenario, StepKind};
+use super::parse::{Draft, RefKind, Reference, ScenarioDraft};
 use super::reader::{Help, Problems, Span, closest};
 use super::{BUILT_IN_VARIABLES, jurisdiction};
 
@@ -68,6 +68,15 @@ pub fn validate(draft: Draft, text: &str, problems: &mut Problems) -> Runbook {
             .iter()
             .map(|i| i.id.as_str())
             .zip(&index.inject_ids),
+    );
+    duplicates(
+        problems,
+        "milestone",
+        &mut runbook
+            .milestones
+            .iter()
+            .map(|m| m.id.as_str())
+            .zip(&index.milestone_ids),
     );
     let mut by_owner: BTreeMap<&str, Vec<(&str, &Span)>> = BTreeMap::new();
     for (id, span, owner) in &index.inner_ids {
@@ -422,4 +431,169 @@ fn unused(runbook: &Runbook, index: &super::parse::Index, problems: &mut Problem
                 .help(format!("use it as {{{{{name}}}}} in a step, or remove it"));
         }
     }
+}
+
+/// Checks a scenario against the runbook it exercises: the runbook is the one it names, its
+/// references resolve in the runbook, its ids do not clash with the runbook's, and each expected
+/// choice is a choice of a decision.
+pub fn validate_scenario(
+    draft: ScenarioDraft,
+    text: &str,
+    runbook: Result<&Runbook, String>,
+    problems: &mut Problems,
+) -> Scenario {
+    let ScenarioDraft {
+        scenario,
+        index,
+        expected_spans,
+        runbook_span,
+    } = draft;
+    let runbook =
+        match runbook {
+            Ok(runbook) => runbook,
+            Err(why) => {
+                if !scenario.runbook.is_empty() {
+                    problems
+                    .error(runbook_span, format!("runbook `{}`: {why}", scenario.runbook))
+                    .help(format!(
+                        "keep the runbook next to the exercises folder as ../{}.toml, or name a \
+                         bundled runbook (`custody runbooks` lists them)",
+                        scenario.runbook
+                    ));
+                }
+                return scenario;
+            }
+        };
+    let lines = super::diagnostic::Source::new("", text);
+    let line_of = |span: &Span| lines.location(span.start).line;
+    if !scenario.runbook.is_empty()
+        && scenario.runbook != runbook.id
+        && runbook.translation_of.as_deref() != Some(scenario.runbook.as_str())
+    {
+        problems
+            .error(
+                runbook_span,
+                format!(
+                    "the scenario exercises runbook `{}`, but was checked against `{}`",
+                    scenario.runbook, runbook.id
+                ),
+            )
+            .help("name the runbook it was written for, or give custody that runbook");
+    }
+    let mut seen: BTreeMap<&str, &Span> = BTreeMap::new();
+    for (inject, span) in scenario.injects.iter().zip(&index.inject_ids) {
+        if let Some(first) = seen.get(inject.id.as_str()) {
+            problems
+                .error(span.clone(), format!("duplicate inject id `{}`", inject.id))
+                .help(format!(
+                    "ids must be unique; `{}` is already the id on line {}",
+                    inject.id,
+                    line_of(first)
+                ));
+        } else if scenario.runbook_injects && runbook.injects.iter().any(|i| i.id == inject.id) {
+            problems
+                .error(
+                    span.clone(),
+                    format!(
+                        "inject `{}` is already an inject of runbook `{}`",
+                        inject.id, runbook.id
+                    ),
+                )
+                .help(
+                    "give it another id, or set `runbook_injects = false` in [scenario] to \
+                     leave out the runbook's own injects",
+                );
+        }
+        seen.insert(&inject.id, span);
+    }
+    let mut seen: BTreeMap<&str, &Span> = BTreeMap::new();
+    for (milestone, span) in scenario.milestones.iter().zip(&index.milestone_ids) {
+        if let Some(first) = seen.get(milestone.id.as_str()) {
+            problems
+                .error(
+                    span.clone(),
+                    format!("duplicate milestone id `{}`", milestone.id),
+                )
+                .help(format!(
+                    "ids must be unique; `{}` is already the id on line {}",
+                    milestone.id,
+                    line_of(first)
+                ));
+        } else if runbook.milestones.iter().any(|m| m.id == milestone.id) {
+            problems
+                .error(
+                    span.clone(),
+                    format!(
+                        "milestone `{}` is already a milestone of runbook `{}`",
+                        milestone.id, runbook.id
+                    ),
+                )
+                .help("the runbook's milestones count in every exercise; give this one another id");
+        }
+        seen.insert(&milestone.id, span);
+    }
+    references(runbook, &index.references, problems);
+    let steps: Vec<&str> = runbook.steps.iter().map(|s| s.id.as_str()).collect();
+    let mut seen: BTreeMap<&str, &Span> = BTreeMap::new();
+    for (expected, (step_span, choice_span)) in scenario.expected.iter().zip(&expected_spans) {
+        let Some(step) = runbook.step(&expected.step) else {
+            let d = problems.error(
+                step_span.clone(),
+                format!(
+                    "unknown step `{}` in `step` of an expected choice",
+                    expected.step
+                ),
+            );
+            if let Some(close) = closest(&expected.step, &steps) {
+                d.help(format!("did you mean `{close}`?"));
+            }
+            continue;
+        };
+        let StepKind::Decision { choices } = &step.kind else {
+            problems
+                .error(
+                    step_span.clone(),
+                    format!(
+                        "step `{}` is {} {} step, not a decision",
+                        step.id,
+                        super::parse::article(step.kind_name()),
+                        step.kind_name()
+                    ),
+                )
+                .help("an expected choice belongs to a decision step");
+            continue;
+        };
+        if let Some(first) = seen.get(expected.step.as_str()) {
+            problems
+                .error(
+                    step_span.clone(),
+                    format!(
+                        "the choice expected at `{}` is already given",
+                        expected.step
+                    ),
+                )
+                .help(format!(
+                    "keep one `[[expected]]` per decision; the other is on line {}",
+                    line_of(first)
+                ));
+            continue;
+        }
+        seen.insert(&expected.step, step_span);
+        if !choices.iter().any(|c| c.id == expected.choice) {
+            let ids: Vec<&str> = choices.iter().map(|c| c.id.as_str()).collect();
+            problems
+                .error(
+                    choice_span.clone(),
+                    format!(
+                        "`{}` is not a choice of decision `{}`",
+                        expected.choice, step.id
+                    ),
+                )
+                .help(match closest(&expected.choice, &ids) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None => format!("its choices are: {}", ids.join(", ")),
+                });
+        }
+    }
+    scenario
 }
