@@ -213,6 +213,8 @@ fn started(time: DateTime<Utc>, runbook_text: &str) -> Draft {
         timezone: Some("Europe/Amsterdam".into()),
         clock: ClockState::unknown(),
         variables: BTreeMap::new(),
+        scenario: None,
+        participants: Vec::new(),
     };
     Draft {
         time,

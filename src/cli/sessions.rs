@@ -112,7 +112,7 @@ fn verification_text(v: &Verification) -> String {
                 .unwrap_or_default(),
             for_terminal(&s.jurisdiction)
         );
-        let runbook = match &v.runbook {
+        let copy = |check: &RunbookCheck| match check {
             RunbookCheck::Intact => "copy intact".to_owned(),
             RunbookCheck::Changed { expected, found } => {
                 format!("COPY CHANGED (recorded {expected}, found {found})")
@@ -122,10 +122,20 @@ fn verification_text(v: &Verification) -> String {
         };
         let _ = writeln!(
             out,
-            "runbook    {} {}, {runbook}",
+            "runbook    {} {}, {}",
             for_terminal(&s.runbook.id),
-            for_terminal(&s.runbook.version)
+            for_terminal(&s.runbook.version),
+            copy(&v.runbook)
         );
+        if let (Some(scenario), Some(check)) = (&s.scenario, &v.scenario) {
+            let _ = writeln!(
+                out,
+                "scenario   {} {}, {}",
+                for_terminal(&scenario.id),
+                for_terminal(&scenario.version),
+                copy(check)
+            );
+        }
     }
     match (&v.first_time, &v.last_time) {
         (Some(first), Some(last)) => {
@@ -286,12 +296,8 @@ fn verification_json(v: &Verification) -> String {
         "last": v.last_time.as_ref().map(format_time),
         "sealed": v.sealed.as_ref().map(|(t, _)| format_time(t)),
         "final_hash": if v.events > 0 { Some(v.final_hash.to_hex()) } else { None },
-        "runbook_copy": match &v.runbook {
-            RunbookCheck::Intact => "intact",
-            RunbookCheck::Changed { .. } => "changed",
-            RunbookCheck::Missing(_) => "missing",
-            RunbookCheck::NotChecked => "not_checked",
-        },
+        "runbook_copy": copy_state(&v.runbook),
+        "scenario_copy": v.scenario.as_ref().map(copy_state),
         "signature": signature,
         "expected_found": v.expected_found,
         "newer_format": v.newer_format,
@@ -635,5 +641,14 @@ pub fn report_open_error(e: &custody::session::Error, path: &Path) -> Status {
             Status::Bad
         }
         _ => Status::Trouble,
+    }
+}
+
+fn copy_state(check: &RunbookCheck) -> &'static str {
+    match check {
+        RunbookCheck::Intact => "intact",
+        RunbookCheck::Changed { .. } => "changed",
+        RunbookCheck::Missing(_) => "missing",
+        RunbookCheck::NotChecked => "not_checked",
     }
 }

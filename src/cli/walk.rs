@@ -172,6 +172,8 @@ pub fn start(args: StartArgs) -> Status {
                 Mode::Real
             },
             variables: std::collections::BTreeMap::new(),
+            scenario_text: None,
+            participants: Vec::new(),
         };
         return match Session::create(&args.dir, &start, SystemClock) {
             Ok(session) => {

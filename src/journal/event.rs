@@ -125,6 +125,10 @@ pub enum Body {
     CustodyTransferred(CustodyTransferred),
     /// An exercise inject released.
     InjectReleased(InjectReleased),
+    /// The participants' answer to an inject.
+    InjectAnswered(InjectAnswered),
+    /// The facilitator paused, resumed, sped up or moved on the exercise clock.
+    ClockChanged(ClockChanged),
     /// A deadline's time ran out before it was met.
     DeadlinePassed(DeadlinePassed),
     /// Work stopped on purpose (the operator quit); the session can be resumed.
@@ -142,7 +146,7 @@ pub enum Body {
 
 impl Body {
     /// Every `kind` this version writes and reads, in the order of the variants.
-    pub const KINDS: [&'static str; 20] = [
+    pub const KINDS: [&'static str; 22] = [
         "session_started",
         "step_started",
         "item_confirmed",
@@ -157,6 +161,8 @@ impl Body {
         "contact_made",
         "custody_transferred",
         "inject_released",
+        "inject_answered",
+        "clock_changed",
         "deadline_passed",
         "paused",
         "resumed",
@@ -187,6 +193,8 @@ impl Body {
             Body::ContactMade(_) => "contact_made",
             Body::CustodyTransferred(_) => "custody_transferred",
             Body::InjectReleased(_) => "inject_released",
+            Body::InjectAnswered(_) => "inject_answered",
+            Body::ClockChanged(_) => "clock_changed",
             Body::DeadlinePassed(_) => "deadline_passed",
             Body::Paused(_) => "paused",
             Body::Resumed(_) => "resumed",
@@ -285,6 +293,32 @@ pub struct SessionStarted {
     pub clock: ClockState,
     /// Values of the runbook's variables given at the start.
     pub variables: BTreeMap<String, String>,
+    /// The exercise scenario followed, when there is one (exercises only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<ScenarioRef>,
+    /// Who took part in an exercise, and the part each played.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub participants: Vec<Participant>,
+}
+
+/// The exercise scenario a session follows, as it was when the session started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScenarioRef {
+    pub id: String,
+    pub version: String,
+    pub title: String,
+    /// The copy kept in the session folder.
+    pub file: String,
+    /// SHA-256 of that copy's bytes.
+    pub sha256: Digest,
+}
+
+/// Someone taking part in an exercise, with the part they play (on-call engineer, manager,
+/// police contact ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Participant {
+    pub name: String,
+    pub role: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -467,6 +501,46 @@ pub struct CustodyTransferred {
 pub struct InjectReleased {
     pub inject: String,
     pub title: String,
+    /// The text and the question shown to the participants, as shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InjectAnswered {
+    pub inject: String,
+    pub answer: String,
+    /// The participant who gave the answer, when named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+}
+
+/// What the facilitator did to the exercise clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockChange {
+    Pause,
+    Resume,
+    /// Moved on by `advanced_secs`.
+    Advance,
+    /// Set to run `speed` times as fast as real time.
+    Speed,
+}
+
+/// The exercise clock after a change. The event's own time is the real time of the change;
+/// `exercise_time` is the exercise clock's reading at that moment, from which it runs on at
+/// `speed` unless paused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockChanged {
+    pub change: ClockChange,
+    #[serde(with = "micros")]
+    pub exercise_time: DateTime<Utc>,
+    pub speed: u32,
+    pub paused: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advanced_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -823,6 +897,8 @@ impl<'a> Written<'a> {
             "contact_made" => Body::ContactMade(self.value()?),
             "custody_transferred" => Body::CustodyTransferred(self.value()?),
             "inject_released" => Body::InjectReleased(self.value()?),
+            "inject_answered" => Body::InjectAnswered(self.value()?),
+            "clock_changed" => Body::ClockChanged(self.value()?),
             "deadline_passed" => Body::DeadlinePassed(self.value()?),
             "paused" => Body::Paused(self.value()?),
             "resumed" => Body::Resumed(self.value()?),
@@ -1059,6 +1135,8 @@ impl<'de> serde::de::DeserializeSeed<'de> for BodySeed {
             "contact_made" => Body::ContactMade(Deserialize::deserialize(d)?),
             "custody_transferred" => Body::CustodyTransferred(Deserialize::deserialize(d)?),
             "inject_released" => Body::InjectReleased(Deserialize::deserialize(d)?),
+            "inject_answered" => Body::InjectAnswered(Deserialize::deserialize(d)?),
+            "clock_changed" => Body::ClockChanged(Deserialize::deserialize(d)?),
             "deadline_passed" => Body::DeadlinePassed(Deserialize::deserialize(d)?),
             "paused" => Body::Paused(Deserialize::deserialize(d)?),
             "resumed" => Body::Resumed(Deserialize::deserialize(d)?),
@@ -1358,6 +1436,20 @@ mod tests {
             Body::InjectReleased(InjectReleased {
                 inject: "i1".into(),
                 title: "Inject".into(),
+                body: Some("Body".into()),
+                prompt: None,
+            }),
+            Body::InjectAnswered(InjectAnswered {
+                inject: "i1".into(),
+                answer: "We keep it running.".into(),
+                by: Some("B".into()),
+            }),
+            Body::ClockChanged(ClockChanged {
+                change: ClockChange::Advance,
+                exercise_time: time,
+                speed: 24,
+                paused: false,
+                advanced_secs: Some(3600),
             }),
             Body::DeadlinePassed(DeadlinePassed {
                 deadline: "d".into(),

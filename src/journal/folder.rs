@@ -16,6 +16,8 @@ use super::writer::Writer;
 
 pub const JOURNAL: &str = "journal.jsonl";
 pub const RUNBOOK: &str = "runbook.toml";
+/// The copy of an exercise's scenario file.
+pub const SCENARIO: &str = "scenario.toml";
 pub const EVIDENCE: &str = "evidence";
 pub const LOCK: &str = "lock";
 /// The minisign signature of a sealed, signed journal.
@@ -45,12 +47,14 @@ pub enum Error {
     #[error("{}: {}", path.display(), problem.describe())]
     Bad { path: PathBuf, problem: Problem },
     #[error(
-        "{}: the runbook copy does not match the hash recorded at the start (recorded {expected}, \
-         found {found}); the session cannot go on with a changed runbook",
+        "{}: the {what} copy does not match the hash recorded at the start (recorded {expected}, \
+         found {found}); the session cannot go on with a changed {what}",
         path.display()
     )]
     RunbookChanged {
         path: PathBuf,
+        /// `runbook` or `scenario`.
+        what: &'static str,
         expected: Digest,
         found: Digest,
     },
@@ -107,6 +111,8 @@ pub struct Opened {
     pub folder: SessionFolder,
     pub started: SessionStarted,
     pub runbook_text: String,
+    /// The scenario copy's text, for an exercise that follows one.
+    pub scenario_text: Option<String>,
     /// The `recovered` event written, when a torn last line was set aside.
     pub recovered: Option<Event>,
 }
@@ -125,18 +131,23 @@ pub enum Torn {
 
 impl SessionFolder {
     /// Creates `<dir>/<id>/` with the runbook copy and the journal, and writes the first event.
-    /// `first` receives the runbook copy's hash and returns the `session_started` draft.
+    /// `first` receives the hashes of the runbook copy and of the scenario copy (an exercise that
+    /// follows a scenario) and returns the `session_started` draft.
     pub fn create(
         dir: &Path,
         id: &str,
         runbook_text: &str,
-        first: impl FnOnce(Digest) -> Draft,
+        scenario_text: Option<&str>,
+        first: impl FnOnce(Digest, Option<Digest>) -> Draft,
     ) -> Result<(Self, Event), Error> {
         make_private_dir_all(dir)?;
         let path = dir.join(id);
         make_private_dir(&path)?;
         let lock = take_lock(&path)?;
         write_private_file(&path.join(RUNBOOK), runbook_text.as_bytes())?;
+        if let Some(text) = scenario_text {
+            write_private_file(&path.join(SCENARIO), text.as_bytes())?;
+        }
         make_private_dir(&path.join(EVIDENCE))?;
         let journal_path = path.join(JOURNAL);
         let file = OpenOptions::new()
@@ -150,7 +161,10 @@ impl SessionFolder {
         sync_dir(dir)?;
         let mut writer = Writer::new(file, 0, 0, Digest::ZERO);
         let event = writer
-            .append(first(Digest::of(runbook_text.as_bytes())))
+            .append(first(
+                Digest::of(runbook_text.as_bytes()),
+                scenario_text.map(|t| Digest::of(t.as_bytes())),
+            ))
             .map_err(|source| Error::Write {
                 path: journal_path,
                 source,
@@ -224,6 +238,7 @@ impl SessionFolder {
         if found != started.runbook.sha256 {
             return Err(Error::RunbookChanged {
                 path: runbook_path,
+                what: "runbook",
                 expected: started.runbook.sha256,
                 found,
             });
@@ -234,6 +249,28 @@ impl SessionFolder {
                 "not UTF-8",
             ))
         })?;
+        let scenario_text = match &started.scenario {
+            None => None,
+            Some(scenario) => {
+                let copy = path.join(&scenario.file);
+                let bytes = fs::read(&copy).map_err(io_error(&copy, "read the scenario copy"))?;
+                let found = Digest::of(&bytes);
+                if found != scenario.sha256 {
+                    return Err(Error::RunbookChanged {
+                        path: copy,
+                        what: "scenario",
+                        expected: scenario.sha256,
+                        found,
+                    });
+                }
+                Some(String::from_utf8(bytes).map_err(|_| {
+                    io_error(&copy, "read the scenario copy")(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "not UTF-8",
+                    ))
+                })?)
+            }
+        };
         let good_len = scanner.offset();
         let file = OpenOptions::new()
             .append(true)
@@ -272,6 +309,7 @@ impl SessionFolder {
             },
             started,
             runbook_text,
+            scenario_text,
             recovered,
         })
     }

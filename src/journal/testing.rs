@@ -28,5 +28,7 @@ pub fn started() -> SessionStarted {
         timezone: None,
         clock: ClockState::unknown(),
         variables: BTreeMap::new(),
+        scenario: None,
+        participants: Vec::new(),
     }
 }

@@ -86,6 +86,8 @@ pub struct Verification {
     /// The first thing wrong with the journal.
     pub problem: Option<Problem>,
     pub runbook: RunbookCheck,
+    /// The scenario copy, for an exercise that follows a scenario.
+    pub scenario: Option<RunbookCheck>,
     pub signature: Signature,
     /// Whether the hash the user expects is in the chain.
     pub expected_found: Option<bool>,
@@ -97,11 +99,20 @@ pub struct Verification {
 }
 
 impl Verification {
+    /// The runbook copy, and the scenario copy if there is one, are as recorded.
+    pub fn copies_intact(&self) -> bool {
+        self.runbook == RunbookCheck::Intact
+            && self
+                .scenario
+                .as_ref()
+                .is_none_or(|s| *s == RunbookCheck::Intact)
+    }
+
     /// Intact: the chain, the runbook copy, the signature and the expected hash all check out.
     pub fn intact(&self) -> bool {
         self.problem.is_none()
             && self.events > 0
-            && self.runbook == RunbookCheck::Intact
+            && self.copies_intact()
             && !matches!(
                 self.signature,
                 Signature::Checked(SignatureCheck::Invalid(_))
@@ -155,6 +166,7 @@ pub fn verify(
         recoveries: 0,
         problem: None,
         runbook: RunbookCheck::NotChecked,
+        scenario: None,
         signature: Signature::None,
         expected_found: expect.map(|_| false),
         notes: Vec::new(),
@@ -214,21 +226,11 @@ pub fn verify(
                 super::event::JOURNAL_FORMAT
             ));
         }
-        let copy = folder.join(&started.runbook.file);
-        v.runbook = match std::fs::read(&copy) {
-            Ok(bytes) => {
-                let found = Digest::of(&bytes);
-                if found == started.runbook.sha256 {
-                    RunbookCheck::Intact
-                } else {
-                    RunbookCheck::Changed {
-                        expected: started.runbook.sha256,
-                        found,
-                    }
-                }
-            }
-            Err(e) => RunbookCheck::Missing(format!("{}: {e}", copy.display())),
-        };
+        v.runbook = check_copy(&folder, &started.runbook.file, started.runbook.sha256);
+        v.scenario = started
+            .scenario
+            .as_ref()
+            .map(|s| check_copy(&folder, &s.file, s.sha256));
         if started.clock.synchronised == Some(false) {
             v.notes.push(
                 "the machine's clock was not synchronised when the session started; its times \
@@ -246,6 +248,25 @@ pub fn verify(
         );
     }
     Ok(v)
+}
+
+/// Whether a copy in the session folder still hashes to what the first event recorded.
+fn check_copy(folder: &Path, file: &str, recorded: Digest) -> RunbookCheck {
+    let copy = folder.join(file);
+    match std::fs::read(&copy) {
+        Ok(bytes) => {
+            let found = Digest::of(&bytes);
+            if found == recorded {
+                RunbookCheck::Intact
+            } else {
+                RunbookCheck::Changed {
+                    expected: recorded,
+                    found,
+                }
+            }
+        }
+        Err(e) => RunbookCheck::Missing(format!("{}: {e}", copy.display())),
+    }
 }
 
 /// What the signature file says of the journal. A signature file beside a journal without a

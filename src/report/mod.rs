@@ -255,7 +255,7 @@ fn checked(v: &Verification) -> model::Checked {
     }
     let verified = (v.problem.is_none() || torn_only)
         && v.events > 0
-        && v.runbook == RunbookCheck::Intact
+        && v.copies_intact()
         && !matches!(
             v.signature,
             Signature::Checked(SignatureCheck::Invalid(_))

@@ -1175,6 +1175,20 @@ impl Builder<'_> {
                 t.location
             ),
             Body::InjectReleased(i) => format!("Exercise inject released: {}", i.title),
+            Body::InjectAnswered(a) => {
+                let mut text = format!("Answer to exercise inject {}: {}", a.inject, a.answer);
+                if let Some(by) = &a.by {
+                    let _ = write!(text, " (answered by {by})");
+                }
+                text
+            }
+            Body::ClockChanged(c) => {
+                let mut text = crate::tui::describe::clock_change(c);
+                if let Some(first) = text.get_mut(0..1) {
+                    first.make_ascii_uppercase();
+                }
+                text
+            }
             Body::DeadlinePassed(d) => format!(
                 "Deadline passed without being met: {} (due {})",
                 d.label,

@@ -42,7 +42,21 @@ pub fn find(id: &str) -> Option<(Bundled, Runbook)> {
 }
 
 /// Every bundled exercise scenario (`runbooks/exercises/`).
-pub const SCENARIOS: &[Bundled] = bundle![]; // TODO(lead): add exercises/csam-discovery.toml
+pub const SCENARIOS: &[Bundled] = bundle!["exercises/csam-discovery-night-shift.toml"];
+
+/// The bundled scenarios for a runbook (or the runbook it translates), checked against it.
+pub fn scenarios_for(runbook: &Runbook) -> Vec<(Bundled, super::Scenario)> {
+    let id = runbook.translation_of.as_deref().unwrap_or(&runbook.id);
+    SCENARIOS
+        .iter()
+        .filter(|b| super::Scenario::runbook_of(b.text).as_deref() == Some(id))
+        .filter_map(|b| {
+            super::Scenario::parse(b.text, Ok(runbook))
+                .scenario
+                .map(|s| (*b, s))
+        })
+        .collect()
+}
 
 /// The runbook a scenario file names, looked for beside the exercises folder (`../ID.toml`),
 /// in the scenario's own folder (`ID.toml`), among the other runbooks there, and among the

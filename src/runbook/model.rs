@@ -189,6 +189,8 @@ pub struct Scenario {
     pub runbook: String,
     /// The story read to the participants at the start.
     pub briefing: Option<String>,
+    /// The jurisdiction the story takes place in, offered when the exercise starts.
+    pub jurisdiction: Option<String>,
     /// Whether the runbook's own injects run too.
     pub runbook_injects: bool,
     pub injects: Vec<Inject>,

@@ -662,8 +662,16 @@ impl Builder<'_, '_> {
             let what = t.what.clone();
             let label = t.required_string(self.problems, "label");
             let reached_by = if t.contains("reached_by") {
-                t.string_or_strings(self.problems, "reached_by")
-                    .unwrap_or_default()
+                let at = t.key_span("reached_by").unwrap_or_else(|| t.span.clone());
+                let list = t
+                    .string_or_strings(self.problems, "reached_by")
+                    .unwrap_or_default();
+                if list.is_empty() {
+                    self.problems
+                        .error(at, format!("`reached_by` of {what} is empty"))
+                        .help("name the step (or steps) whose completion reaches it");
+                }
+                list
             } else {
                 t.get("reached_by");
                 self.problems
@@ -1299,6 +1307,7 @@ pub fn read_scenario(text: &str, problems: &mut Problems) -> Option<ScenarioDraf
         authors: Vec::new(),
         runbook: String::new(),
         briefing: None,
+        jurisdiction: None,
         runbook_injects: true,
         injects: Vec::new(),
         milestones: Vec::new(),
@@ -1388,6 +1397,11 @@ impl Builder<'_, '_> {
             .string(problems, "briefing")
             .map(|(b, _)| b.trim().to_owned())
             .filter(|b| !b.is_empty());
+        if let Some((code, span)) = head.string(problems, "jurisdiction") {
+            self.index.jurisdictions.insert(code.clone(), span);
+            scenario.jurisdiction = Some(code);
+        }
+        let problems = &mut *self.problems;
         if let Some(keep) = head.boolean(problems, "runbook_injects") {
             scenario.runbook_injects = keep;
         }

@@ -533,6 +533,26 @@ pub fn validate_scenario(
         seen.insert(&milestone.id, span);
     }
     references(runbook, &index.references, problems);
+    if let Some((code, span)) = index.jurisdictions.iter().next() {
+        let known = if runbook.jurisdictions.is_empty() {
+            jurisdiction::is_known(code)
+        } else {
+            runbook.jurisdictions.contains_key(code)
+        };
+        if !known {
+            let codes: Vec<&str> = runbook.jurisdictions.keys().map(String::as_str).collect();
+            problems
+                .error(
+                    span.clone(),
+                    format!("runbook `{}` has no jurisdiction `{code}`", runbook.id),
+                )
+                .help(if codes.is_empty() {
+                    jurisdiction::hint(code)
+                } else {
+                    format!("its jurisdictions are: {}", codes.join(", "))
+                });
+        }
+    }
     let steps: Vec<&str> = runbook.steps.iter().map(|s| s.id.as_str()).collect();
     let mut seen: BTreeMap<&str, &Span> = BTreeMap::new();
     for (expected, (step_span, choice_span)) in scenario.expected.iter().zip(&expected_spans) {

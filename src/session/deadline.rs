@@ -56,7 +56,9 @@ impl DeadlineState<'_> {
     }
 }
 
-/// The deadlines that apply in the session's jurisdiction, in the runbook's order.
+/// The deadlines that apply in the session's jurisdiction, in the runbook's order. `now` and
+/// every time in the result are session times ([`State::session_time`]): the exercise clock's in
+/// an exercise.
 pub fn deadlines<'r>(
     runbook: &'r Runbook,
     state: &State,
@@ -78,14 +80,16 @@ fn deadline_state<'r>(
     let from = match &deadline.from {
         Anchor::Start => Some(state.started_at),
         Anchor::Step(step) => state.step(step).and_then(|s| s.left),
-    };
+    }
+    .map(|t| state.session_time(t));
     let within = chrono::Duration::from_std(deadline.within).unwrap_or(chrono::Duration::MAX);
     let due = from.and_then(|f| f.checked_add_signed(within));
     let met = deadline
         .met_by
         .iter()
         .filter_map(|step| state.step(step).and_then(|s| s.completed))
-        .min();
+        .min()
+        .map(|t| state.session_time(t));
     let warn = chrono::Duration::from_std(deadline.warn).unwrap_or(chrono::Duration::zero());
     let status = match (due, met) {
         (_, Some(at)) => Status::Met {
@@ -109,6 +113,9 @@ fn deadline_state<'r>(
         from,
         due,
         status,
-        passed_recorded: state.deadlines_passed.get(&deadline.id).copied(),
+        passed_recorded: state
+            .deadlines_passed
+            .get(&deadline.id)
+            .map(|t| state.session_time(*t)),
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod clock;
 pub mod deadline;
+pub mod exercise;
 mod state;
 
 use std::borrow::Cow;
@@ -19,14 +20,14 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use state::{State, StepState, StepStatus, Visit};
 
 use crate::journal::event::{
-    Body, CommandRun, CommandStarted, ContactMade, ContactPurpose, CustodyTransferred,
-    DeadlinePassed, DecisionMade, EvidenceRecorded, FieldsRecorded, InjectReleased, ItemConfirmed,
-    NoteAdded, Party, Paused, Resumed, RunbookRef, SessionStarted, SignerRef, StepCompleted,
-    StepSkipped, StepStarted, Tool,
+    Body, ClockChange, CommandRun, CommandStarted, ContactMade, ContactPurpose, CustodyTransferred,
+    DeadlinePassed, DecisionMade, EvidenceRecorded, FieldsRecorded, InjectAnswered, InjectReleased,
+    ItemConfirmed, NoteAdded, Participant, Party, Paused, Resumed, RunbookRef, ScenarioRef,
+    SessionStarted, SignerRef, StepCompleted, StepSkipped, StepStarted, Tool,
 };
 use crate::journal::writer::WriteError;
 use crate::journal::{self, Actor, Draft, Event, Mode, Role, SessionFolder, Torn};
-use crate::runbook::{FieldKind, Purpose, Runbook, Step, StepKind};
+use crate::runbook::{FieldKind, Inject, Purpose, Runbook, Scenario, Step, StepKind};
 
 /// Everything needed to start a session.
 #[derive(Debug, Clone)]
@@ -42,6 +43,11 @@ pub struct Start {
     pub mode: Mode,
     /// Values for the runbook's variables.
     pub variables: BTreeMap<String, String>,
+    /// The text of the exercise scenario to follow (exercises only), exactly as read; a copy is
+    /// kept in the session folder.
+    pub scenario_text: Option<String>,
+    /// Who takes part in an exercise, and the part each plays.
+    pub participants: Vec<Participant>,
 }
 
 /// One thing the operator (or the facilitator, or custody) does. Each becomes one event.
@@ -87,6 +93,18 @@ pub enum Action {
     },
     /// Release an exercise inject (the facilitator).
     ReleaseInject { inject: String },
+    /// Release an inject whose time has come (custody, on the exercise clock): see
+    /// [`Session::injects_due`].
+    InjectDue { inject: String },
+    /// Record the participants' answer to a released inject.
+    AnswerInject {
+        inject: String,
+        answer: String,
+        by: Option<String>,
+    },
+    /// Pause, resume, speed up or move on the exercise clock (the facilitator). `amount` is the
+    /// speed for [`ClockChange::Speed`] and the seconds for [`ClockChange::Advance`].
+    Clock { change: ClockChange, amount: u64 },
     /// Record that a deadline's time ran out (custody, on its clock).
     DeadlinePassed { deadline: String },
     /// Stop working on purpose; the session can be resumed.
@@ -116,6 +134,11 @@ pub enum Error {
     /// The runbook (given, or the session's copy) is not valid.
     #[error("the runbook is not valid ({errors} errors); run `custody check` on it")]
     InvalidRunbook { errors: usize },
+    /// The scenario (given, or the session's copy) is not valid for its runbook.
+    #[error(
+        "the scenario is not valid for its runbook ({errors} errors); run `custody check` on it"
+    )]
+    InvalidScenario { errors: usize },
     /// The journal's events do not fit its runbook copy.
     #[error("{}: the journal does not begin with `session_started`", path.display())]
     NoStart { path: PathBuf },
@@ -128,7 +151,10 @@ fn reject<T>(message: impl Into<String>) -> Result<T, Error> {
 /// A session open for work: this process holds its lock.
 #[derive(Debug)]
 pub struct Session<C: Clock = SystemClock> {
+    /// The runbook, with its scenario's injects, milestones and expectations in an exercise
+    /// that follows one.
     runbook: Runbook,
+    scenario: Option<Scenario>,
     folder: SessionFolder,
     state: State,
     clock: C,
@@ -144,6 +170,17 @@ impl<C: Clock> Session<C> {
             return Err(Error::InvalidRunbook {
                 errors: checked.errors(),
             });
+        };
+        let scenario = match &start.scenario_text {
+            None => None,
+            Some(_) if start.mode != Mode::Exercise => {
+                return reject("a scenario belongs to an exercise; start the session as one");
+            }
+            Some(text) => Some(parse_scenario(text, &runbook)?),
+        };
+        let runbook = match &scenario {
+            Some(scenario) => scenario.apply_to(&runbook),
+            None => runbook,
         };
         check_start(&runbook, start)?;
         let now = clock.now();
@@ -171,13 +208,35 @@ impl<C: Clock> Session<C> {
             timezone: crate::host::timezone(),
             clock: crate::host::clock_state(),
             variables: start.variables.clone(),
+            scenario: scenario.as_ref().map(|s| ScenarioRef {
+                id: s.id.clone(),
+                version: s.version.clone(),
+                title: s.title.clone(),
+                file: journal::folder::SCENARIO.to_owned(),
+                sha256: journal::Digest::ZERO,
+            }),
+            participants: start
+                .participants
+                .iter()
+                .map(|p| Participant {
+                    name: p.name.trim().to_owned(),
+                    role: p.role.trim().to_owned(),
+                })
+                .collect(),
         };
         let actor = Actor::person(Role::Operator, &started.operator);
         let offset = clock.offset_at(now);
-        let (folder, first) =
-            SessionFolder::create(dir, &id, &start.runbook_text, move |sha256| {
+        let (folder, first) = SessionFolder::create(
+            dir,
+            &id,
+            &start.runbook_text,
+            start.scenario_text.as_deref(),
+            move |sha256, scenario_sha256| {
                 let mut started = started;
                 started.runbook.sha256 = sha256;
+                if let (Some(s), Some(sha256)) = (&mut started.scenario, scenario_sha256) {
+                    s.sha256 = sha256;
+                }
                 Draft {
                     time: now,
                     offset,
@@ -185,12 +244,14 @@ impl<C: Clock> Session<C> {
                     step: None,
                     body: Body::SessionStarted(Box::new(started)),
                 }
-            })?;
+            },
+        )?;
         let state = State::begin(&runbook, &first).ok_or_else(|| Error::NoStart {
             path: folder.journal_path(),
         })?;
         Ok(Self {
             runbook,
+            scenario,
             folder,
             state,
             clock,
@@ -214,25 +275,29 @@ impl<C: Clock> Session<C> {
         // The runbook copy is named by the first event; events are folded as they are read,
         // so a long journal is never held in memory whole.
         let folder_path = journal::folder::resolve(path);
-        let mut fold: Result<Option<(Runbook, String, State)>, Error> = Ok(None);
+        let mut fold: Result<Option<(Loaded, State)>, Error> = Ok(None);
         let opened = SessionFolder::open(path, torn, |event| match &mut fold {
             Err(_) => {}
-            Ok(Some((runbook, _, state))) => state.apply(runbook, &event),
+            Ok(Some((loaded, state))) => state.apply(&loaded.runbook, &event),
             Ok(None) => fold = begin_from(&folder_path, &event).map(Some),
         })?;
-        let Some((runbook, text, state)) = fold? else {
+        let Some((loaded, state)) = fold? else {
             return Err(Error::NoStart {
                 path: opened.folder.journal_path(),
             });
         };
-        // `open` checked the copy against the first event's hash; make sure it is what was folded.
-        if text != opened.runbook_text {
+        // `open` checked the copies against the first event's hashes; make sure they are what
+        // was folded.
+        if loaded.runbook_text != opened.runbook_text
+            || loaded.scenario_text != opened.scenario_text
+        {
             return Err(Error::Rejected(
-                "the runbook copy changed while the session was being opened".into(),
+                "the runbook or scenario copy changed while the session was being opened".into(),
             ));
         }
         Ok(Self {
-            runbook,
+            runbook: loaded.runbook,
+            scenario: loaded.scenario,
             folder: opened.folder,
             state,
             clock,
@@ -296,9 +361,10 @@ impl<C: Clock> Session<C> {
         })
     }
 
-    /// The deadlines that apply, as they stand now.
+    /// The deadlines that apply, as they stand now (in session time: see
+    /// [`Session::session_time`]).
     pub fn deadlines(&self) -> Vec<deadline::DeadlineState<'_>> {
-        deadline::deadlines(&self.runbook, &self.state, self.clock.now())
+        deadline::deadlines(&self.runbook, &self.state, self.session_time())
     }
 
     /// Deadlines whose time ran out without a `deadline_passed` event yet: apply
@@ -346,6 +412,92 @@ impl<C: Clock> Session<C> {
 
     fn operator(&self) -> Actor {
         Actor::person(Role::Operator, &self.state.started.operator)
+    }
+
+    fn facilitator(&self) -> Actor {
+        Actor {
+            role: Role::Facilitator,
+            name: self.state.started.facilitator.clone(),
+        }
+    }
+
+    /// The inject, if it can be released now.
+    fn releasable(&self, inject: &str) -> Result<&Inject, Error> {
+        if self.state.mode() != Mode::Exercise {
+            return reject("injects belong to exercises; this session is real");
+        }
+        let Some(i) = self.runbook.injects.iter().find(|i| i.id == inject) else {
+            return reject(format!("the exercise has no inject `{inject}`"));
+        };
+        if self.state.injects.contains_key(inject) {
+            return reject("this inject was already released");
+        }
+        Ok(i)
+    }
+
+    fn released(&self, inject: &Inject) -> Body {
+        Body::InjectReleased(InjectReleased {
+            inject: inject.id.clone(),
+            title: self.render(&inject.title),
+            body: inject.body.as_ref().map(|b| self.render(b)),
+            prompt: inject.prompt.as_ref().map(|p| self.render(p)),
+        })
+    }
+
+    /// The scenario the exercise follows, if any.
+    pub fn scenario(&self) -> Option<&Scenario> {
+        self.scenario.as_ref()
+    }
+
+    /// The session's time now: the exercise clock's reading in an exercise, the real time
+    /// otherwise.
+    pub fn session_time(&self) -> DateTime<Utc> {
+        self.state.session_time(self.clock.now())
+    }
+
+    /// Injects not yet released whose moment has come, in the runbook's order: their step has
+    /// started (`at`), and their delay has passed on the exercise clock (`after`, counted from
+    /// the start or from `at`). Injects with neither wait for the facilitator. Apply
+    /// [`Action::InjectDue`] for each.
+    pub fn injects_due(&self) -> Vec<&str> {
+        if self.state.mode() != Mode::Exercise || self.state.sealed.is_some() || self.state.paused {
+            return Vec::new();
+        }
+        let now = self.session_time();
+        self.runbook
+            .injects
+            .iter()
+            .filter(|i| !self.state.injects.contains_key(&i.id))
+            .filter(|i| {
+                let from = match &i.at {
+                    Some(step) => match self.state.step(step).and_then(|s| s.started) {
+                        Some(started) => self.state.session_time(started),
+                        None => return false,
+                    },
+                    None if i.after.is_none() => return false,
+                    None => self.state.started_at,
+                };
+                let after = i
+                    .after
+                    .and_then(|a| chrono::Duration::from_std(a).ok())
+                    .unwrap_or_else(chrono::Duration::zero);
+                from.checked_add_signed(after).is_some_and(|due| now >= due)
+            })
+            .map(|i| i.id.as_str())
+            .collect()
+    }
+
+    /// Injects released and not answered yet, in the order they were released.
+    pub fn unanswered_injects(&self) -> Vec<&str> {
+        let mut pending: Vec<(&DateTime<Utc>, &str)> = self
+            .state
+            .injects
+            .iter()
+            .filter(|(id, _)| !self.state.answered.contains_key(*id))
+            .map(|(id, at)| (at, id.as_str()))
+            .collect();
+        pending.sort();
+        pending.into_iter().map(|(_, id)| id).collect()
     }
 
     /// Turns an action into the event's actor, step and body, or says why it cannot be done.
@@ -608,30 +760,46 @@ impl<C: Clock> Session<C> {
                 })
             }
             Action::ReleaseInject { inject } => {
-                if self.state.mode() != Mode::Exercise {
-                    return reject("injects belong to exercises; this session is real");
+                let i = self.releasable(&inject)?;
+                return Ok((self.facilitator(), current, self.released(i)));
+            }
+            Action::InjectDue { inject } => {
+                let i = self.releasable(&inject)?;
+                if !self.injects_due().contains(&i.id.as_str()) {
+                    return reject(format!("inject `{inject}` is not due yet"));
                 }
-                let Some(i) = self.runbook.injects.iter().find(|i| i.id == inject) else {
-                    return reject(format!("the runbook has no inject `{inject}`"));
-                };
-                if self.state.injects.contains_key(&inject) {
-                    return reject("this inject was already released");
+                return Ok((Actor::custody(), current, self.released(i)));
+            }
+            Action::AnswerInject { inject, answer, by } => {
+                if !self.state.injects.contains_key(&inject) {
+                    return reject(format!("inject `{inject}` has not been released"));
                 }
-                let actor = match &self.state.started.facilitator {
-                    Some(name) => Actor::person(Role::Facilitator, name),
-                    None => Actor {
-                        role: Role::Facilitator,
-                        name: None,
-                    },
-                };
-                return Ok((
-                    actor,
-                    current,
-                    Body::InjectReleased(InjectReleased {
-                        inject: i.id.clone(),
-                        title: self.render(&i.title),
-                    }),
-                ));
+                if self.state.answered.contains_key(&inject) {
+                    return reject("this inject was already answered; add a note to say more");
+                }
+                let answer = required(&answer, "an inject needs the participants' answer")?;
+                let by = non_empty(by.as_deref());
+                if let Some(name) = &by
+                    && !self
+                        .state
+                        .started
+                        .participants
+                        .iter()
+                        .any(|p| &p.name == name)
+                    && name != &self.state.started.operator
+                {
+                    return reject(format!("`{name}` is not a participant of this exercise"));
+                }
+                Body::InjectAnswered(InjectAnswered { inject, answer, by })
+            }
+            Action::Clock { change, amount } => {
+                let now = self.clock.now();
+                let data = self
+                    .state
+                    .clock
+                    .change(change, now, amount)
+                    .map_err(Error::Rejected)?;
+                return Ok((self.facilitator(), current, Body::ClockChanged(data)));
             }
             Action::DeadlinePassed { deadline } => {
                 let deadlines = self.deadlines();
@@ -703,29 +871,68 @@ impl<C: Clock> Session<C> {
     }
 }
 
-/// Reads the runbook copy the first event names and begins the fold with it.
-fn begin_from(folder: &Path, first: &Event) -> Result<(Runbook, String, State), Error> {
-    let Body::SessionStarted(started) = &first.body else {
-        return Err(Error::NoStart {
-            path: folder.join(journal::folder::JOURNAL),
-        });
+/// A session's runbook as its folder keeps it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The runbook, with the scenario applied when there is one.
+    pub runbook: Runbook,
+    pub scenario: Option<Scenario>,
+    pub runbook_text: String,
+    pub scenario_text: Option<String>,
+}
+
+/// Reads the runbook copy (and the scenario copy, for an exercise that follows one) that the
+/// first event names, from the session folder.
+pub fn load_runbook(folder: &Path, started: &SessionStarted) -> Result<Loaded, Error> {
+    let read = |file: &str, doing: &'static str| {
+        let copy = folder.join(file);
+        std::fs::read_to_string(&copy).map_err(|source| journal::Error::Io {
+            path: copy,
+            doing,
+            source,
+        })
     };
-    let copy = folder.join(&started.runbook.file);
-    let text = std::fs::read_to_string(&copy).map_err(|source| journal::Error::Io {
-        path: copy.clone(),
-        doing: "read the runbook copy",
-        source,
-    })?;
-    let checked = Runbook::parse(&text);
+    let runbook_text = read(&started.runbook.file, "read the runbook copy")?;
+    let checked = Runbook::parse(&runbook_text);
     let Some(runbook) = checked.runbook else {
         return Err(Error::InvalidRunbook {
             errors: checked.errors(),
         });
     };
-    let state = State::begin(&runbook, first).ok_or_else(|| Error::NoStart {
+    let (runbook, scenario, scenario_text) = match &started.scenario {
+        None => (runbook, None, None),
+        Some(reference) => {
+            let text = read(&reference.file, "read the scenario copy")?;
+            let scenario = parse_scenario(&text, &runbook)?;
+            (scenario.apply_to(&runbook), Some(scenario), Some(text))
+        }
+    };
+    Ok(Loaded {
+        runbook,
+        scenario,
+        runbook_text,
+        scenario_text,
+    })
+}
+
+fn parse_scenario(text: &str, runbook: &Runbook) -> Result<Scenario, Error> {
+    let checked = Scenario::parse(text, Ok(runbook));
+    let errors = checked.errors();
+    checked.scenario.ok_or(Error::InvalidScenario { errors })
+}
+
+/// Reads the copies the first event names and begins the fold with them.
+fn begin_from(folder: &Path, first: &Event) -> Result<(Loaded, State), Error> {
+    let Body::SessionStarted(started) = &first.body else {
+        return Err(Error::NoStart {
+            path: folder.join(journal::folder::JOURNAL),
+        });
+    };
+    let loaded = load_runbook(folder, started)?;
+    let state = State::begin(&loaded.runbook, first).ok_or_else(|| Error::NoStart {
         path: folder.join(journal::folder::JOURNAL),
     })?;
-    Ok((runbook, text, state))
+    Ok((loaded, state))
 }
 
 fn check_start(runbook: &Runbook, start: &Start) -> Result<(), Error> {

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
+use super::exercise::ExerciseClock;
 use crate::journal::event::{Body, Mode, SessionStarted};
 use crate::journal::{Digest, Event};
 use crate::runbook::{Runbook, StepKind};
@@ -68,7 +69,12 @@ pub struct State {
     pub path: Vec<Visit>,
     /// Variable values: given at the start, or recorded by fields that `set` them.
     pub variables: BTreeMap<String, String>,
+    /// Injects released, with when.
     pub injects: BTreeMap<String, DateTime<Utc>>,
+    /// Injects answered, with when.
+    pub answered: BTreeMap<String, DateTime<Utc>>,
+    /// The exercise clock (the real time in a real session).
+    pub clock: ExerciseClock,
     pub deadlines_passed: BTreeMap<String, DateTime<Utc>>,
     pub paused: bool,
     /// An end step was completed.
@@ -102,6 +108,8 @@ impl State {
             path: Vec::new(),
             variables: BTreeMap::new(),
             injects: BTreeMap::new(),
+            answered: BTreeMap::new(),
+            clock: ExerciseClock::new(first.time, started.mode == Mode::Exercise),
             deadlines_passed: BTreeMap::new(),
             paused: false,
             finished: false,
@@ -144,6 +152,12 @@ impl State {
 
     pub fn mode(&self) -> Mode {
         self.started.mode
+    }
+
+    /// The session's time at real time `real`: the exercise clock's reading in an exercise,
+    /// `real` itself otherwise. Deadlines, injects and milestones count in it.
+    pub fn session_time(&self, real: DateTime<Utc>) -> DateTime<Utc> {
+        self.clock.at(real)
     }
 
     pub fn step(&self, id: &str) -> Option<&StepState> {
@@ -224,9 +238,14 @@ impl State {
         self.last_time = event.time;
         self.last_hash = event.hash;
         self.last_kind = event.body.kind();
+        self.clock.apply(event);
         match &event.body {
             // What a command did is recorded by the `command_run` that follows its start.
-            Body::SessionStarted(_) | Body::ReportWritten(_) | Body::CommandStarted(_) => {}
+            // The exercise clock folds `clock_changed` in itself.
+            Body::SessionStarted(_)
+            | Body::ReportWritten(_)
+            | Body::CommandStarted(_)
+            | Body::ClockChanged(_) => {}
             Body::StepStarted(s) => {
                 if let Some(step) = &event.step {
                     self.enter(step, event, Some(s.reason.clone()));
@@ -282,6 +301,9 @@ impl State {
             Body::CustodyTransferred(t) => self.leave(event, None, t.next.as_deref()),
             Body::InjectReleased(i) => {
                 self.injects.entry(i.inject.clone()).or_insert(event.time);
+            }
+            Body::InjectAnswered(a) => {
+                self.answered.entry(a.inject.clone()).or_insert(event.time);
             }
             Body::DeadlinePassed(d) => {
                 self.deadlines_passed

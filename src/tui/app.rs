@@ -381,7 +381,7 @@ impl Picker {
 enum StartKey {
     Stay,
     Quit,
-    Go(Start),
+    Go(Box<Start>),
 }
 
 impl StartScreen {
@@ -399,7 +399,7 @@ impl StartScreen {
             return StartKey::Stay;
         };
         let get = |id: &str| values.get(id).cloned().unwrap_or_default();
-        StartKey::Go(Start {
+        StartKey::Go(Box::new(Start {
             runbook_text: self.offer.text.clone(),
             operator: get("operator"),
             witness: values.get("witness").cloned(),
@@ -415,7 +415,9 @@ impl StartScreen {
                 .iter()
                 .filter_map(|(k, v)| k.strip_prefix("var:").map(|k| (k.to_owned(), v.clone())))
                 .collect(),
-        })
+            scenario_text: None,
+            participants: Vec::new(),
+        }))
     }
 }
 

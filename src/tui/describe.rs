@@ -78,6 +78,8 @@ pub fn event(event: &Event) -> String {
             format!("handed {} from {} to {}", t.items, t.from.name, t.to.name)
         }
         Body::InjectReleased(i) => format!("inject: {}", i.title),
+        Body::InjectAnswered(a) => format!("answered inject {}: {}", a.inject, a.answer),
+        Body::ClockChanged(c) => clock_change(c),
         Body::DeadlinePassed(d) => format!("deadline passed: {}", d.label),
         Body::Paused(p) => match &p.reason {
             Some(r) => format!("paused: {r}"),
@@ -150,6 +152,21 @@ pub fn duration(seconds: i64) -> String {
         format!("{sign}{m}m {:02}s", s % 60)
     } else {
         format!("{sign}{s}s")
+    }
+}
+
+/// A change of the exercise clock, in a few words.
+pub fn clock_change(c: &crate::journal::event::ClockChanged) -> String {
+    use crate::journal::event::ClockChange;
+    let reading = c.exercise_time.format("%Y-%m-%d %H:%M UTC");
+    match c.change {
+        ClockChange::Pause => format!("exercise clock paused at {reading}"),
+        ClockChange::Resume => format!("exercise clock resumed at {reading}"),
+        ClockChange::Advance => format!(
+            "exercise clock moved on by {} to {reading}",
+            duration(i64::try_from(c.advanced_secs.unwrap_or(0)).unwrap_or(i64::MAX))
+        ),
+        ClockChange::Speed => format!("exercise clock set to {}x at {reading}", c.speed),
     }
 }
 

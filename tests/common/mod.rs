@@ -44,6 +44,8 @@ pub fn start(runbook_id: &str, mode: Mode) -> Start {
         jurisdiction,
         mode,
         variables,
+        scenario_text: None,
+        participants: Vec::new(),
     }
 }
 
