@@ -181,6 +181,74 @@ Exit status: 0 written, 1 the journal does not verify, 2 usage or I/O error.")]
         #[arg(long)]
         damaged: bool,
     },
+    /// Run a tabletop exercise of a runbook, with a facilitator, injects and an exercise clock
+    #[command(after_help = "\
+Examples:
+  custody exercise csam-discovery                      the bundled scenario, if the runbook has one
+  custody exercise runbooks/exercises/csam-discovery-night-shift.toml
+  custody exercise csam-discovery --scenario my-scenario.toml --facilitator \"C. Bakker\" \\
+      --participant \"A. Jansen=on-call engineer\" --participant \"D. Smit=manager\"
+
+An exercise is a session like any other (same journal, same verify), marked EXERCISE on every
+screen, page and file name. The facilitator releases injects (key i), pauses or speeds up the
+exercise clock (key t); injects also fire at their step or after their delay on that clock.
+When it ends, the after-action review is written beside the report; `custody review` writes it
+again, for one session or several side by side.")]
+    Exercise {
+        /// A runbook (file or bundled id) or a scenario file (runbooks/exercises/*.toml)
+        runbook: PathBuf,
+        /// A scenario file to follow (when RUNBOOK is a runbook)
+        #[arg(long, value_name = "FILE")]
+        scenario: Option<PathBuf>,
+        /// Follow no scenario: only the runbook's own injects
+        #[arg(long, conflicts_with = "scenario")]
+        no_scenario: bool,
+        /// The facilitator's name
+        #[arg(long)]
+        facilitator: Option<String>,
+        /// A participant and the part they play, as NAME=ROLE (repeat for each)
+        #[arg(long = "participant", value_name = "NAME=ROLE")]
+        participants: Vec<String>,
+        /// The name of the person at the keyboard: the operator
+        #[arg(long)]
+        operator: Option<String>,
+        /// The case id of the exercise
+        #[arg(long = "case", value_name = "ID")]
+        case_id: Option<String>,
+        /// The jurisdiction code to play in (the scenario's, by default)
+        #[arg(long, value_name = "CC")]
+        jurisdiction: Option<String>,
+        #[command(flatten)]
+        dir: DirArg,
+    },
+    /// Write the after-action review of one or more exercise sessions (side by side)
+    #[command(after_help = "\
+Examples:
+  custody review SESSION                              every format, into the current folder
+  custody review TEAM-A TEAM-B --format html -o review.html    two teams side by side
+  custody review SESSION --format md -o -             Markdown on standard output
+
+The review is computed from the journals and their runbook and scenario copies alone: the
+timeline, time to each milestone against its target, deadlines missed, skipped steps and their
+reasons, decisions against the expected ones, answers to injects and the notes as lessons
+learned. Its files are marked EXERCISE. Each file written is printed with its SHA-256.
+Exit status: 0 written, 1 a journal does not verify or is not an exercise, 2 usage or I/O error.")]
+    Review {
+        /// The sessions: folders, journal.jsonl files, or ids under --dir
+        #[arg(required = true, value_name = "SESSION")]
+        sessions: Vec<PathBuf>,
+        #[command(flatten)]
+        dir: DirArg,
+        /// Formats, separated by commas: md, html, json, pdf, or all
+        #[arg(long, short = 'f', default_value = "all", value_name = "FORMATS")]
+        format: String,
+        /// Where to write: a folder, a file (one format), or - for standard output (one format)
+        #[arg(long, short = 'o', value_name = "PATH")]
+        output: Option<PathBuf>,
+        /// Review a journal even when it does not verify (marked as not verified)
+        #[arg(long)]
+        damaged: bool,
+    },
     /// Start a session: walk a runbook step by step in the terminal
     #[command(after_help = "\
 Examples:
@@ -338,6 +406,34 @@ fn main() -> ExitCode {
             },
             dir: dir.get(),
         }),
+        Some(Command::Exercise {
+            runbook,
+            scenario,
+            no_scenario,
+            facilitator,
+            participants,
+            operator,
+            case_id,
+            jurisdiction,
+            dir,
+        }) => cli::walk::exercise(cli::walk::ExerciseArgs {
+            runbook,
+            scenario,
+            no_scenario,
+            facilitator,
+            participants,
+            operator,
+            case_id,
+            jurisdiction,
+            dir: dir.get(),
+        }),
+        Some(Command::Review {
+            sessions,
+            dir,
+            format,
+            output,
+            damaged,
+        }) => cli::review::review(&sessions, &dir.get(), &format, output.as_deref(), damaged),
         Some(Command::Hash {
             paths,
             hashes,

@@ -2,5 +2,6 @@
 
 pub mod hash;
 pub mod report;
+pub mod review;
 pub mod sessions;
 pub mod walk;

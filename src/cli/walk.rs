@@ -248,3 +248,24 @@ pub fn resume(session: Option<&Path>, dir: &Path) -> Status {
         Err(e) => crate::cli::sessions::report_open_error(&e, &path),
     }
 }
+
+/// What `custody exercise` was given.
+#[derive(Debug)]
+pub struct ExerciseArgs {
+    pub runbook: PathBuf,
+    pub scenario: Option<PathBuf>,
+    pub no_scenario: bool,
+    pub facilitator: Option<String>,
+    pub participants: Vec<String>,
+    pub operator: Option<String>,
+    pub case_id: Option<String>,
+    pub jurisdiction: Option<String>,
+    pub dir: PathBuf,
+}
+
+/// `custody exercise RUNBOOK|SCENARIO`.
+pub fn exercise(args: ExerciseArgs) -> Status {
+    let _ = args;
+    eprintln!("custody: exercise is not built yet");
+    Status::Trouble
+}
