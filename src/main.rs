@@ -504,10 +504,15 @@ fn list_runbooks(json: bool) -> Status {
             status = Status::Bad;
         }
     }
+    let (scenarios, bad) = list_scenarios();
+    if bad {
+        status = Status::Bad;
+    }
     if json {
         for l in &listed {
             let r = &l.runbook;
             let line = serde_json::json!({
+                "kind": "runbook",
                 "id": r.id,
                 "language": r.language,
                 "version": r.version,
@@ -515,6 +520,19 @@ fn list_runbooks(json: bool) -> Status {
                 "steps": r.steps.len(),
                 "translation_of": r.translation_of,
                 "origin": l.origin,
+            });
+            println!("{line}");
+        }
+        for (s, origin) in &scenarios {
+            let line = serde_json::json!({
+                "kind": "scenario",
+                "id": s.id,
+                "language": s.language,
+                "version": s.version,
+                "title": s.title,
+                "runbook": s.runbook,
+                "injects": s.injects.len(),
+                "origin": origin,
             });
             println!("{line}");
         }
@@ -542,9 +560,88 @@ fn list_runbooks(json: bool) -> Status {
         }
         println!("{line}");
     }
+    if !scenarios.is_empty() {
+        let width = scenarios
+            .iter()
+            .map(|(s, _)| s.id.chars().count())
+            .max()
+            .unwrap_or(2);
+        let rb_width = scenarios
+            .iter()
+            .map(|(s, _)| s.runbook.chars().count())
+            .max()
+            .unwrap_or(7)
+            .max(7);
+        println!();
+        println!("Exercise scenarios (custody exercise ID):");
+        println!("{:<width$}  {:<rb_width$}  INJECTS  TITLE", "ID", "RUNBOOK");
+        for (s, origin) in &scenarios {
+            let mut line = format!(
+                "{:<width$}  {:<rb_width$}  {:>7}  {}",
+                for_terminal(&s.id),
+                for_terminal(&s.runbook),
+                s.injects.len(),
+                for_terminal(&s.title)
+            );
+            if origin != "bundled" {
+                let _ = write!(line, "  ({})", for_terminal(origin));
+            }
+            println!("{line}");
+        }
+    }
     println!();
     println!("Check a runbook: custody check FILE");
     status
+}
+
+/// The bundled scenarios, then valid scenario files in ./runbooks/exercises that are not copies
+/// of them; whether an invalid one was found (it is reported).
+fn list_scenarios() -> (Vec<(runbook::Scenario, String)>, bool) {
+    let mut listed = Vec::new();
+    let mut bad = false;
+    let folder = Path::new("runbooks/exercises");
+    let mut texts: Vec<(String, String, PathBuf)> = bundled::SCENARIOS
+        .iter()
+        .map(|b| {
+            (
+                b.text.to_owned(),
+                "bundled".to_owned(),
+                folder.join(b.file.trim_start_matches("exercises/")),
+            )
+        })
+        .collect();
+    for path in local_runbooks(folder) {
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        if bundled::SCENARIOS.iter().any(|b| b.text == text) || !runbook::is_scenario(&text) {
+            continue;
+        }
+        texts.push((text, path.display().to_string(), path));
+    }
+    for (text, origin, path) in texts {
+        let id = runbook::Scenario::runbook_of(&text).unwrap_or_default();
+        let target = if origin == "bundled" {
+            bundled::find(&id).map(|(_, r)| r)
+        } else {
+            bundled::locate_runbook(&path, &id)
+                .ok()
+                .and_then(|(_, text)| Runbook::parse(&text).runbook)
+        };
+        let scenario = target.and_then(|r| runbook::Scenario::parse(&text, Ok(&r)).scenario);
+        match scenario {
+            Some(s) => listed.push((s, origin)),
+            None => {
+                bad = true;
+                let shown = for_terminal(&origin);
+                eprintln!(
+                    "custody: {shown} is not a valid scenario; run `custody check {shown}` to \
+                     see why"
+                );
+            }
+        }
+    }
+    (listed, bad)
 }
 
 /// `*.toml` files in a folder, sorted by name; none when the folder does not exist.

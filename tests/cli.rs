@@ -189,6 +189,20 @@ fn runbooks_lists_the_bundled_runbooks() {
             .expect("JSON lines");
     assert_eq!(first["id"], "csam-discovery");
     assert_eq!(first["origin"], "bundled");
+    assert_eq!(first["kind"], "runbook");
+    let scenario: serde_json::Value = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON lines"))
+        .find(|v| v["kind"] == "scenario")
+        .expect("the bundled scenario is listed");
+    assert_eq!(scenario["id"], "csam-discovery-night-shift");
+    assert_eq!(scenario["runbook"], "csam-discovery");
+    let table = text(&custody(&["runbooks"], &dir).stdout).to_string();
+    let line = table
+        .lines()
+        .find(|l| l.starts_with("csam-discovery-night-shift "))
+        .unwrap_or_else(|| panic!("the scenario in the table: {table}"));
+    assert!(line.contains(" csam-discovery "), "{line}");
 }
 
 #[test]
