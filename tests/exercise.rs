@@ -763,3 +763,55 @@ fn an_exercise_of_the_bundled_scenario_runs_to_its_end_with_every_inject_answere
     s.seal(None, None).unwrap();
     assert!(journal::verify(s.folder(), None, None).unwrap().intact());
 }
+
+#[test]
+fn custody_report_of_an_exercise_marks_every_file_and_every_format() {
+    let dir = common::temp_dir("exercise-report-marks");
+    let clock = common::clock();
+    let mut s = Session::create(&dir, &start(Mode::Exercise, Some(SCENARIO)), &clock).unwrap();
+    clock.advance(Duration::minutes(31));
+    fire_due(&mut s);
+    s.apply(Action::Clock {
+        change: ClockChange::Advance,
+        amount: 3600,
+    })
+    .unwrap();
+    let folder = s.folder().to_path_buf();
+    drop(s);
+    let out_dir = dir.join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_custody"))
+        .args(["report", "--format", "md,html,json", "-o"])
+        .arg(&out_dir)
+        .arg(&folder)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 3, "{names:?}");
+    for name in &names {
+        assert!(name.starts_with("EXERCISE-"), "{name}");
+        let text = std::fs::read_to_string(out_dir.join(name)).unwrap();
+        assert!(text.contains("EXERCISE"), "{name} is marked inside too");
+    }
+    let json =
+        std::fs::read_to_string(out_dir.join(names.iter().find(|n| n.ends_with(".json")).unwrap()))
+            .unwrap();
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["exercise"], true, "the JSON says so for programs");
+    let md =
+        std::fs::read_to_string(out_dir.join(names.iter().find(|n| n.ends_with(".md")).unwrap()))
+            .unwrap();
+    assert!(
+        md.contains("Exercise clock moved on by 1h"),
+        "clock changes are in the timeline"
+    );
+}
