@@ -448,3 +448,33 @@ fn the_format_number_documented_is_the_one_written() {
         "This page describes journal format {JOURNAL_FORMAT}"
     )));
 }
+
+#[test]
+fn the_report_schema_lists_every_kind_of_event() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("docs/report.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let mut found = None;
+    let mut stack = vec![&schema];
+    while let Some(value) = stack.pop() {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(kinds) = map.get("kind").and_then(|k| k.get("enum")) {
+                    found = Some(kinds.clone());
+                }
+                stack.extend(map.values());
+            }
+            serde_json::Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    let listed: Vec<String> = found
+        .and_then(|k| serde_json::from_value(k).ok())
+        .expect("a `kind` enum in the schema");
+    assert_eq!(
+        listed,
+        custody::journal::Body::KINDS,
+        "docs/report.schema.json"
+    );
+}
