@@ -629,16 +629,14 @@ fn list_scenarios() -> (Vec<(runbook::Scenario, String)>, bool) {
                 .and_then(|(_, text)| Runbook::parse(&text).runbook)
         };
         let scenario = target.and_then(|r| runbook::Scenario::parse(&text, Ok(&r)).scenario);
-        match scenario {
-            Some(s) => listed.push((s, origin)),
-            None => {
-                bad = true;
-                let shown = for_terminal(&origin);
-                eprintln!(
-                    "custody: {shown} is not a valid scenario; run `custody check {shown}` to \
-                     see why"
-                );
-            }
+        if let Some(s) = scenario {
+            listed.push((s, origin));
+        } else {
+            bad = true;
+            let shown = for_terminal(&origin);
+            eprintln!(
+                "custody: {shown} is not a valid scenario; run `custody check {shown}` to see why"
+            );
         }
     }
     (listed, bad)

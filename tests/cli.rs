@@ -197,7 +197,7 @@ fn runbooks_lists_the_bundled_runbooks() {
         .expect("the bundled scenario is listed");
     assert_eq!(scenario["id"], "csam-discovery-night-shift");
     assert_eq!(scenario["runbook"], "csam-discovery");
-    let table = text(&custody(&["runbooks"], &dir).stdout).to_string();
+    let table = text(&custody(&["runbooks"], &dir).stdout).clone();
     let line = table
         .lines()
         .find(|l| l.starts_with("csam-discovery-night-shift "))

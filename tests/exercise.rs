@@ -682,7 +682,7 @@ fn the_bundled_scenario_is_valid_and_scripts_the_flagship() {
     let mut files: Vec<String> = std::fs::read_dir("runbooks/exercises")
         .unwrap()
         .map(|e| format!("exercises/{}", e.unwrap().file_name().to_string_lossy()))
-        .filter(|f| f.ends_with(".toml"))
+        .filter(|f| f.rsplit_once('.').is_some_and(|(_, e)| e == "toml"))
         .collect();
     files.sort();
     let bundled_files: Vec<&str> = bundled::SCENARIOS.iter().map(|b| b.file).collect();
@@ -802,14 +802,26 @@ fn custody_report_of_an_exercise_marks_every_file_and_every_format() {
         let text = std::fs::read_to_string(out_dir.join(name)).unwrap();
         assert!(text.contains("EXERCISE"), "{name} is marked inside too");
     }
-    let json =
-        std::fs::read_to_string(out_dir.join(names.iter().find(|n| n.ends_with(".json")).unwrap()))
-            .unwrap();
+    let json = std::fs::read_to_string(
+        out_dir.join(
+            names
+                .iter()
+                .find(|n| n.rsplit_once('.').is_some_and(|(_, e)| e == "json"))
+                .unwrap(),
+        ),
+    )
+    .unwrap();
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(json["exercise"], true, "the JSON says so for programs");
-    let md =
-        std::fs::read_to_string(out_dir.join(names.iter().find(|n| n.ends_with(".md")).unwrap()))
-            .unwrap();
+    let md = std::fs::read_to_string(
+        out_dir.join(
+            names
+                .iter()
+                .find(|n| n.rsplit_once('.').is_some_and(|(_, e)| e == "md"))
+                .unwrap(),
+        ),
+    )
+    .unwrap();
     assert!(
         md.contains("Exercise clock moved on by 1h"),
         "clock changes are in the timeline"

@@ -517,3 +517,119 @@ fn a_full_disk_shows_the_error_and_retry_works_once_there_is_room() {
     term.key("y");
     assert_eq!(term.wait_exit(DEFAULT_TIMEOUT), Some(0));
 }
+
+#[test]
+fn an_exercise_of_the_bundled_scenario_opens_on_its_briefing_and_quits_cleanly() {
+    let dir = common::temp_dir("e2e-exercise");
+    let mut term = Term::spawn(
+        &[
+            "exercise",
+            RUNBOOK,
+            "--operator",
+            "A. Jansen",
+            "--case",
+            "EX-2026-01",
+            "--facilitator",
+            "C. Bakker",
+            "--participant",
+            "Sam Visser=backup engineer",
+            "--dir",
+            dir.to_str().unwrap(),
+        ],
+        &[],
+        80,
+        24,
+    );
+    term.wait_for("Briefing", DEFAULT_TIMEOUT).unwrap();
+    term.wait_for("It is 02:55", DEFAULT_TIMEOUT).unwrap();
+    let folder = session_folder(&dir);
+    term.key("Enter");
+    term.wait_gone("Briefing", DEFAULT_TIMEOUT).unwrap();
+    term.wait_for("EXERCISE - NOT A REAL INCIDENT  clock", DEFAULT_TIMEOUT)
+        .unwrap();
+    assert!(term.row(0).contains("T+"), "{}", term.framed_screen());
+    // The facilitator pauses the clock; the banner says so once the journal has it.
+    let n = events(&folder).len();
+    term.key("t");
+    term.wait_for("Exercise clock", DEFAULT_TIMEOUT).unwrap();
+    term.key("p");
+    wait_events(&term, &folder, n);
+    term.key("Esc");
+    term.wait_gone("Exercise clock", DEFAULT_TIMEOUT).unwrap();
+    term.wait_for("PAUSED", DEFAULT_TIMEOUT).unwrap();
+    term.key("q");
+    term.wait_for("Quit?", DEFAULT_TIMEOUT).unwrap();
+    term.key("y");
+    assert_eq!(term.wait_exit(DEFAULT_TIMEOUT), Some(0));
+    term.assert_restored();
+    verify_ok(&folder);
+    let all = events(&folder);
+    let custody::journal::Body::SessionStarted(s) = &all[0].body else {
+        panic!("no session_started")
+    };
+    assert_eq!(s.mode, custody::journal::Mode::Exercise);
+    assert_eq!(s.jurisdiction, "NL", "the scenario's jurisdiction");
+    assert_eq!(s.facilitator.as_deref(), Some("C. Bakker"));
+    assert_eq!(
+        s.scenario.as_ref().map(|r| r.id.as_str()),
+        Some("csam-discovery-night-shift")
+    );
+    assert_eq!(s.participants.len(), 1);
+    assert_eq!(s.participants[0].role, "backup engineer");
+    assert!(all.iter().any(|e| e.body.kind() == "clock_changed"));
+}
+
+/// `custody ARGS` without a terminal: exit code and standard error.
+fn custody_plain(args: &[&str]) -> (Option<i32>, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_custody"))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn custody_exercise_explains_bad_input_before_it_needs_a_terminal() {
+    let dir = common::temp_dir("e2e-exercise-bad");
+    let d = dir.to_str().unwrap();
+    let (code, err) = custody_plain(&["exercise", RUNBOOK, "--participant", "Sam", "--dir", d]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--participant") && err.contains("no `=`"),
+        "{err}"
+    );
+    let (code, err) = custody_plain(&["exercise", "no-such-runbook", "--dir", d]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("no-such-runbook"), "{err}");
+    // A scenario naming a step its runbook does not have: the file, the problem and what to do.
+    let scenario = dir.join("broken.toml");
+    let text = custody::runbook::bundled::SCENARIOS[0]
+        .text
+        .replace("at = \"store-securely\"", "at = \"store-securly\"");
+    std::fs::write(&scenario, text).unwrap();
+    let (code, err) = custody_plain(&["exercise", scenario.to_str().unwrap(), "--dir", d]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("broken.toml") && err.contains("store-securly"),
+        "{err}"
+    );
+    assert!(err.contains("custody check"), "{err}");
+    // --scenario with something that is not a scenario.
+    let (code, err) = custody_plain(&["exercise", RUNBOOK, "--scenario", "Cargo.toml", "--dir", d]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("not a scenario file"), "{err}");
+    // The bundled scenario by its id, as `custody runbooks` lists it, is found (and then a
+    // terminal is needed).
+    let (code, err) = custody_plain(&["exercise", "csam-discovery-night-shift", "--dir", d]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("needs a terminal"), "{err}");
+    assert!(
+        custody::journal::session_folders(&dir)
+            .unwrap_or_default()
+            .is_empty()
+    );
+}

@@ -156,6 +156,10 @@ fn the_finished_screen_shows_the_final_hash_and_offers_the_seal() {
     assert!(text.contains(&hash[..32]) && text.contains(&hash[32..]));
     key(&mut app, KeyCode::Char('S'));
     key(&mut app, KeyCode::Char('y'));
+    // The screen says that it is sealing before the report is written.
+    assert!(screen(&app, 80, 24).contains("Writing the report, then sealing"));
+    assert_eq!(last_kind(&app), "step_completed");
+    app.on_tick();
     assert_eq!(last_kind(&app), "sealed");
     assert!(screen(&app, 80, 24).contains("sealed"));
 }
@@ -550,4 +554,681 @@ fn stopping_the_hashing_journals_it_as_stopped_with_what_was_done() {
     );
     let text = screen(&app, 80, 24);
     assert!(text.contains("STOPPED"), "{text}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exercises: the briefing, injects and the exercise clock.
+// ---------------------------------------------------------------------------------------------
+
+use custody::journal::Role;
+use custody::journal::event::Participant;
+
+/// An exercise of the flagship runbook following its bundled scenario, with two participants
+/// besides the operator; the briefing is on the screen.
+fn exercise_app(clock: &ManualClock) -> TestApp<'_> {
+    let dir = common::temp_dir("tui-exercise");
+    let mut start = common::start("csam-discovery", Mode::Exercise);
+    start.scenario_text = Some(custody::runbook::bundled::SCENARIOS[0].text.to_owned());
+    start.participants = vec![
+        Participant {
+            name: "Sam Visser".into(),
+            role: "backup engineer".into(),
+        },
+        Participant {
+            name: "D. Smit".into(),
+            role: "duty manager".into(),
+        },
+    ];
+    let s = Session::create(&dir, &start, clock).unwrap();
+    let recent = session::read_recent(s.folder(), 50);
+    App::walk(s, recent, Theme::plain(), dir)
+}
+
+/// Does what each step asks (through the session, journal first, a minute each) until `step`
+/// is current.
+fn exercise_to(app: &mut TestApp<'_>, clock: &ManualClock, step: &str) {
+    while walk(app).session.state().current.as_deref() != Some(step) {
+        let action = common::next_action(&walk(app).session, 0).expect("the step is reached");
+        clock.advance(Duration::seconds(61));
+        assert!(walk_mut(app).apply(action), "{:?}", walk(app).status);
+    }
+}
+
+fn released<'a>(app: &'a TestApp<'_>, inject: &str) -> Option<&'a custody::journal::Event> {
+    walk(app).recent.iter().find(|e| match &e.body {
+        Body::InjectReleased(r) => r.inject == inject,
+        _ => false,
+    })
+}
+
+fn inject_dialog<'a>(app: &'a TestApp<'_>) -> &'a custody::tui::exercise::InjectDialog {
+    match &walk(app).dialog {
+        Some(Dialog::Inject(d)) => d,
+        other => panic!("no inject dialog: {other:?}"),
+    }
+}
+
+fn ctrl(app: &mut TestApp<'_>, c: char) {
+    app.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
+}
+
+#[test]
+fn an_exercise_opens_on_its_briefing_and_enter_goes_to_the_first_step() {
+    let clock = common::clock();
+    let mut app = exercise_app(&clock);
+    assert!(matches!(walk(&app).dialog, Some(Dialog::Briefing { .. })));
+    let text = screen(&app, 80, 24);
+    snapshot("exercise_briefing_80x24", &text);
+    assert!(text.contains("Briefing"), "{text}");
+    assert!(text.contains("It is 02:55"), "{text}");
+    // Nothing is released while the team reads.
+    clock.advance(Duration::hours(2));
+    app.on_tick();
+    assert_eq!(last_kind(&app), "session_started");
+    key(&mut app, KeyCode::PageDown);
+    key(&mut app, KeyCode::PageDown);
+    assert!(screen(&app, 80, 24).contains("Ruth Bakker"));
+    key(&mut app, KeyCode::Enter);
+    assert!(walk(&app).dialog.is_none());
+    // b reads it again.
+    key(&mut app, KeyCode::Char('b'));
+    assert!(matches!(walk(&app).dialog, Some(Dialog::Briefing { .. })));
+    key(&mut app, KeyCode::Esc);
+    assert!(walk(&app).dialog.is_none());
+}
+
+#[test]
+fn an_inject_at_a_step_fires_when_the_step_starts_and_is_answered_through_the_dialog() {
+    let clock = common::clock();
+    let mut app = exercise_app(&clock);
+    key(&mut app, KeyCode::Enter);
+    // One step before: not yet.
+    exercise_to(&mut app, &clock, "keep-it-quiet");
+    app.on_tick();
+    assert!(released(&app, "finder-opened-files").is_none());
+    assert!(walk(&app).dialog.is_none());
+    exercise_to(&mut app, &clock, "record-discovery");
+    assert!(
+        released(&app, "finder-opened-files").is_none(),
+        "not before a tick"
+    );
+    app.on_tick();
+    let event = released(&app, "finder-opened-files").expect("released when its step started");
+    assert_eq!(event.actor.role, Role::Custody);
+    assert_eq!(event.step.as_deref(), Some("record-discovery"));
+    // On disk before it shows.
+    let on_disk = session::read_recent(walk(&app).session.folder(), 1);
+    assert_eq!(on_disk[0].seq, event.seq);
+    assert_eq!(inject_dialog(&app).inject, "finder-opened-files");
+    // The answer, over two lines, given by the second participant chosen with Tab.
+    type_text(&mut app, "Facts in the record: Sam opened two files.");
+    ctrl(&mut app, 'j');
+    type_text(&mut app, "Sam: open nothing more.");
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::BackTab);
+    let text = screen(&app, 80, 24);
+    snapshot("exercise_inject_80x24", &text);
+    assert!(text.contains("INJECT"), "{text}");
+    assert!(
+        text.contains("Sam says they opened two of the files"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Answered by: Sam Visser (backup engineer)"),
+        "{text}"
+    );
+    // What a good answer covers is for the review, never on the screen.
+    assert!(
+        !text.contains("judgement") && !text.contains("CPS/NPCC"),
+        "{text}"
+    );
+    key(&mut app, KeyCode::Enter);
+    assert!(walk(&app).dialog.is_none(), "{:?}", walk(&app).dialog);
+    let Body::InjectAnswered(a) = &walk(&app).recent.back().unwrap().body else {
+        panic!("{}", last_kind(&app))
+    };
+    assert_eq!(a.inject, "finder-opened-files");
+    assert_eq!(
+        a.answer,
+        "Facts in the record: Sam opened two files.\nSam: open nothing more."
+    );
+    assert_eq!(a.by.as_deref(), Some("Sam Visser"));
+    assert_eq!(
+        session::read_recent(walk(&app).session.folder(), 1)[0]
+            .body
+            .kind(),
+        "inject_answered"
+    );
+    // Answered: it does not come back.
+    app.on_tick();
+    assert!(walk(&app).dialog.is_none());
+}
+
+#[test]
+fn esc_leaves_an_inject_for_later_and_a_brings_it_back() {
+    let clock = common::clock();
+    let mut app = exercise_app(&clock);
+    key(&mut app, KeyCode::Enter);
+    exercise_to(&mut app, &clock, "record-discovery");
+    app.on_tick();
+    // An empty answer is not recorded.
+    key(&mut app, KeyCode::Enter);
+    assert!(inject_dialog(&app).message.is_some());
+    assert_eq!(last_kind(&app), "inject_released");
+    key(&mut app, KeyCode::Esc);
+    assert!(walk(&app).dialog.is_none());
+    app.on_tick();
+    assert!(
+        walk(&app).dialog.is_none(),
+        "put off: it does not jump up again"
+    );
+    // The step's form has the keys: the reminder says to leave it first.
+    let text = screen(&app, 80, 24);
+    assert!(
+        text.contains("1 inject to answer: Esc, then press a"),
+        "{text}"
+    );
+    key(&mut app, KeyCode::Esc);
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("1 inject to answer: press a"), "{text}");
+    assert!(text.contains("a answer inject"), "{text}");
+    // The status line keeps saying so after other work.
+    key(&mut app, KeyCode::Char('n'));
+    type_text(&mut app, "a note meanwhile");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(last_kind(&app), "note_added");
+    assert!(screen(&app, 80, 24).contains("1 inject to answer: press a"));
+    key(&mut app, KeyCode::Char('a'));
+    assert_eq!(inject_dialog(&app).inject, "finder-opened-files");
+    type_text(&mut app, "Recorded as facts.");
+    ctrl(&mut app, 's');
+    let Body::InjectAnswered(a) = &walk(&app).recent.back().unwrap().body else {
+        panic!("{}", last_kind(&app))
+    };
+    assert_eq!(
+        a.by.as_deref(),
+        Some("A. Jansen"),
+        "the operator by default"
+    );
+    assert!(!screen(&app, 80, 24).contains("to answer: press a"));
+    key(&mut app, KeyCode::Char('a'));
+    assert!(walk(&app).dialog.is_none());
+}
+
+#[test]
+fn an_inject_after_a_delay_fires_on_the_exercise_clock_which_the_facilitator_controls() {
+    let clock = common::clock();
+    let mut app = exercise_app(&clock);
+    key(&mut app, KeyCode::Enter);
+    // `disk-full-cleanup` comes 40 minutes into the exercise.
+    clock.advance(Duration::minutes(39));
+    app.on_tick();
+    assert!(released(&app, "disk-full-cleanup").is_none());
+    // The facilitator pauses the clock: real time goes on, nothing fires.
+    key(&mut app, KeyCode::Char('t'));
+    assert!(matches!(walk(&app).dialog, Some(Dialog::Clock(_))));
+    key(&mut app, KeyCode::Char('p'));
+    let Body::ClockChanged(c) = &walk(&app).recent.back().unwrap().body else {
+        panic!("{}", last_kind(&app))
+    };
+    assert!(c.paused);
+    assert_eq!(
+        walk(&app).recent.back().unwrap().actor.role,
+        Role::Facilitator
+    );
+    snapshot("exercise_clock_dialog_80x24", &screen(&app, 80, 24));
+    key(&mut app, KeyCode::Esc);
+    clock.advance(Duration::hours(3));
+    app.on_tick();
+    assert!(released(&app, "disk-full-cleanup").is_none(), "paused");
+    let paused = screen(&app, 80, 24);
+    assert!(paused.contains("PAUSED"), "{paused}");
+    assert!(paused.contains("T+39m 00s"), "{paused}");
+    // Moved on by 15 minutes (the clock stays paused): its time has come.
+    key(&mut app, KeyCode::Char('t'));
+    let rows = custody::tui::exercise::clock_rows();
+    let at = rows
+        .iter()
+        .position(|r| *r == custody::tui::exercise::ClockRow::MoveOn(15 * 60))
+        .unwrap();
+    for _ in 0..at {
+        key(&mut app, KeyCode::Down);
+    }
+    key(&mut app, KeyCode::Enter);
+    let Body::ClockChanged(c) = &walk(&app).recent.back().unwrap().body else {
+        panic!("{}", last_kind(&app))
+    };
+    assert_eq!(c.advanced_secs, Some(900));
+    // Nothing fires while the dialog is open; closing it lets the inject in.
+    app.on_tick();
+    assert!(released(&app, "disk-full-cleanup").is_none());
+    key(&mut app, KeyCode::Esc);
+    app.on_tick();
+    let event = released(&app, "disk-full-cleanup").expect("released once the clock passed 40m");
+    assert_eq!(event.actor.role, Role::Custody);
+    assert_eq!(inject_dialog(&app).inject, "disk-full-cleanup");
+}
+
+#[test]
+fn the_facilitator_moves_the_clock_on_by_a_typed_duration_and_sets_the_speed() {
+    let clock = common::clock();
+    let mut app = exercise_app(&clock);
+    key(&mut app, KeyCode::Enter);
+    clock.advance(Duration::seconds(1));
+    let rows = custody::tui::exercise::clock_rows();
+    key(&mut app, KeyCode::Char('t'));
+    for _ in 0..rows.len() {
+        key(&mut app, KeyCode::Down);
+    }
+    key(&mut app, KeyCode::Enter);
+    type_text(&mut app, "2h3Om");
+    key(&mut app, KeyCode::Enter);
+    let Some(Dialog::Clock(d)) = &walk(&app).dialog else {
+        panic!("the clock dialog closed")
+    };
+    assert!(matches!(
+        d.message,
+        Some(custody::tui::app::Status::Warning(_))
+    ));
+    assert_eq!(
+        last_kind(&app),
+        "session_started",
+        "a bad duration is not journaled"
+    );
+    for _ in 0..3 {
+        key(&mut app, KeyCode::Backspace);
+    }
+    type_text(&mut app, "30m");
+    key(&mut app, KeyCode::Enter);
+    let Body::ClockChanged(c) = &walk(&app).recent.back().unwrap().body else {
+        panic!("{}", last_kind(&app))
+    };
+    assert_eq!(c.advanced_secs, Some(2 * 3600 + 30 * 60));
+    // The speeds: 30x.
+    let at = rows
+        .iter()
+        .position(|r| *r == custody::tui::exercise::ClockRow::Speed(30))
+        .unwrap();
+    for _ in 0..rows.len() {
+        key(&mut app, KeyCode::Up);
+    }
+    for _ in 0..at {
+        key(&mut app, KeyCode::Down);
+    }
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(walk(&app).session.state().clock.speed(), 30);
+    // The same speed again is refused, and says so in the dialog.
+    key(&mut app, KeyCode::Enter);
+    let Some(Dialog::Clock(d)) = &walk(&app).dialog else {
+        panic!("the clock dialog closed")
+    };
+    assert!(matches!(&d.message, Some(custody::tui::app::Status::Warning(w)) if w.contains("30x")));
+    key(&mut app, KeyCode::Esc);
+    // A minute of real time is half an hour at 30x; deadlines count down in exercise time.
+    clock.advance(Duration::minutes(1));
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("T+3h 00m"), "{text}");
+    assert!(text.contains("30x"), "{text}");
+    assert!(text.contains("20h 59m left"), "{text}");
+}
+
+#[test]
+fn the_banner_shows_the_exercise_clock_running_fast_and_paused() {
+    let clock = common::clock();
+    let mut app = exercise_app(&clock);
+    key(&mut app, KeyCode::Enter);
+    clock.advance(Duration::seconds(75));
+    let running = screen(&app, 80, 24);
+    snapshot("exercise_clock_running_80x24", &running);
+    assert!(
+        running
+            .lines()
+            .next()
+            .unwrap()
+            .contains("EXERCISE - NOT A REAL INCIDENT  clock Mon 23 Nov 10:16:17  T+1m 15s"),
+        "{running}"
+    );
+    assert!(walk_mut(&mut app).apply(Action::Clock {
+        change: custody::journal::event::ClockChange::Speed,
+        amount: 24,
+    }));
+    clock.advance(Duration::minutes(10));
+    let fast = screen(&app, 80, 24);
+    snapshot("exercise_clock_24x_80x24", &fast);
+    assert!(fast.contains("T+4h 01m  24x"), "{fast}");
+    assert!(walk_mut(&mut app).apply(Action::Clock {
+        change: custody::journal::event::ClockChange::Pause,
+        amount: 0,
+    }));
+    clock.advance(Duration::minutes(10));
+    let paused = screen(&app, 80, 24);
+    snapshot("exercise_clock_paused_80x24", &paused);
+    assert!(paused.contains("T+4h 01m  24x PAUSED"), "{paused}");
+    // Every size draws, down to one cell.
+    for (w, h) in [
+        (1, 1),
+        (20, 5),
+        (59, 17),
+        (60, 18),
+        (61, 18),
+        (70, 20),
+        (200, 60),
+    ] {
+        let _ = screen(&app, w, h);
+    }
+    assert!(
+        screen(&app, 60, 18)
+            .lines()
+            .next()
+            .unwrap()
+            .contains("PAUSED")
+    );
+}
+
+#[test]
+fn the_facilitator_releases_an_inject_by_hand_from_the_list() {
+    let clock = common::clock();
+    let mut app = exercise_app(&clock);
+    key(&mut app, KeyCode::Enter);
+    exercise_to(&mut app, &clock, "record-discovery");
+    app.on_tick();
+    type_text(&mut app, "Facts only.");
+    key(&mut app, KeyCode::Enter);
+    // Out of the step's form, so that the one-letter keys work.
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('i'));
+    assert!(matches!(walk(&app).dialog, Some(Dialog::Injects(_))));
+    let list = screen(&app, 80, 24);
+    snapshot("exercise_injects_80x24", &list);
+    assert!(
+        list.contains("at step record-discovery: answered"),
+        "{list}"
+    );
+    assert!(list.contains("capture-order + 10m: waiting"), "{list}");
+    assert!(list.contains("after 40m: waiting"), "{list}");
+    // What a good answer covers is never shown.
+    assert!(!list.contains("judgement"), "{list}");
+    let hr = walk(&app)
+        .session
+        .runbook()
+        .injects
+        .iter()
+        .position(|i| i.id == "hr-tip")
+        .unwrap();
+    for _ in 0..hr {
+        key(&mut app, KeyCode::Down);
+    }
+    let list = screen(&app, 80, 24);
+    assert!(list.contains("HR calls: a tip names an employee"), "{list}");
+    assert!(list.contains("by hand: waiting"), "{list}");
+    key(&mut app, KeyCode::Enter);
+    assert!(screen(&app, 80, 24).contains("Release \"HR calls"));
+    // No: nothing happens.
+    key(&mut app, KeyCode::Char('n'));
+    assert!(released(&app, "hr-tip").is_none());
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('y'));
+    let event = released(&app, "hr-tip").expect("released by hand");
+    assert_eq!(event.actor.role, Role::Facilitator);
+    assert_eq!(event.actor.name.as_deref(), Some("C. Bakker"));
+    assert_eq!(inject_dialog(&app).inject, "hr-tip");
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('i'));
+    for _ in 0..hr {
+        key(&mut app, KeyCode::Down);
+    }
+    let list = screen(&app, 80, 24);
+    assert!(
+        list.contains("by hand: released 10:25, not answered yet"),
+        "{list}"
+    );
+}
+
+#[test]
+fn injects_released_together_come_one_after_another() {
+    let clock = common::clock();
+    let mut app = exercise_app(&clock);
+    key(&mut app, KeyCode::Enter);
+    // An hour on, `disk-full-cleanup` (40m) is due; the facilitator releases another meanwhile.
+    clock.advance(Duration::hours(1));
+    app.on_tick();
+    assert_eq!(inject_dialog(&app).inject, "disk-full-cleanup");
+    assert!(walk_mut(&mut app).apply(Action::ReleaseInject {
+        inject: "hr-tip".into()
+    }));
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("1 more waiting"), "{text}");
+    // Keys go to the answer, not to the walk.
+    type_text(&mut app, "nothing is deleted");
+    assert_eq!(inject_dialog(&app).input.text(), "nothing is deleted");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(last_kind(&app), "inject_answered");
+    assert!(walk(&app).dialog.is_none());
+    app.on_tick();
+    assert_eq!(inject_dialog(&app).inject, "hr-tip");
+}
+
+#[test]
+fn exercise_keys_in_a_real_session_only_say_so() {
+    let clock = common::clock();
+    let mut app = app_at(&clock, "checklist", Mode::Real);
+    for c in ['i', 't', 'a', 'b'] {
+        key(&mut app, KeyCode::Char(c));
+        assert!(walk(&app).dialog.is_none());
+        assert!(
+            matches!(&walk(&app).status, Some(custody::tui::app::Status::Info(t)) if t.contains("only in exercises"))
+        );
+    }
+    assert_eq!(last_kind(&app), "session_started");
+    assert!(!screen(&app, 80, 24).contains("i injects"));
+}
+
+#[test]
+fn the_help_of_an_exercise_lists_the_facilitator_keys() {
+    let clock = common::clock();
+    let mut app = exercise_app(&clock);
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('?'));
+    let text = screen(&app, 80, 24);
+    snapshot("exercise_help_80x24", &text);
+    for row in [
+        "exercise clock",
+        "release one",
+        "answer an inject",
+        "briefing again",
+    ] {
+        assert!(text.contains(row), "{row}: {text}");
+    }
+    assert!(text.contains("shows as such"), "the help fits: {text}");
+}
+
+#[test]
+fn the_exercise_start_form_asks_for_the_facilitator_and_the_participants() {
+    let clock = common::clock();
+    let (b, runbook) = custody::runbook::bundled::find("csam-discovery").unwrap();
+    let scenario_text = custody::runbook::bundled::SCENARIOS[0].text.to_owned();
+    let scenario = custody::runbook::Scenario::parse(&scenario_text, Ok(&runbook))
+        .scenario
+        .unwrap();
+    let offer = custody::tui::Offer {
+        runbook,
+        text: b.text.to_owned(),
+        origin: "bundled".into(),
+    };
+    let given = custody::tui::Given {
+        operator: Some("A. Jansen".into()),
+        ..Default::default()
+    };
+    let setup = custody::tui::exercise::ExerciseSetup {
+        scenario_text: Some(scenario_text),
+        scenario: Some(scenario),
+        facilitator: Some("C. Bakker".into()),
+        participants: Vec::new(),
+        notice: Some(
+            "Scenario: csam-discovery-night-shift (bundled; --no-scenario for none)".into(),
+        ),
+    };
+    let dir = common::temp_dir("tui-exercise-form");
+    let mut app: TestApp<'_> = App::exercise(offer, given, setup, dir, &clock, Theme::plain());
+    let form = screen(&app, 80, 24);
+    snapshot("exercise_start_form_80x24", &form);
+    assert!(form.contains("Facilitator"), "{form}");
+    assert!(!form.contains("Real incident or exercise"), "{form}");
+    key(&mut app, KeyCode::Enter); // facilitator
+    key(&mut app, KeyCode::Enter); // operator
+    type_text(&mut app, "Sam Visser = backup engineer");
+    ctrl(&mut app, 'j');
+    type_text(&mut app, "Ruth");
+    key(&mut app, KeyCode::Enter); // participants
+    key(&mut app, KeyCode::Enter); // case
+    // The scenario's jurisdiction is chosen already: Enter on the last field starts.
+    key(&mut app, KeyCode::Enter);
+    let Screen::Start(s) = &app.screen else {
+        panic!("started with a participant without a role")
+    };
+    let field = &s.form.fields[s.form.focus];
+    assert_eq!(field.id, "participants");
+    assert!(
+        field.error.as_deref().unwrap().contains("line 2"),
+        "{field:?}"
+    );
+    type_text(&mut app, " Bakker = duty manager");
+    for _ in 0..3 {
+        key(&mut app, KeyCode::Enter);
+    }
+    let state = walk(&app).session.state();
+    assert_eq!(state.started.mode, Mode::Exercise);
+    assert_eq!(state.started.jurisdiction, "NL");
+    assert_eq!(state.started.facilitator.as_deref(), Some("C. Bakker"));
+    let names: Vec<_> = state
+        .started
+        .participants
+        .iter()
+        .map(|p| (p.name.as_str(), p.role.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("Sam Visser", "backup engineer"),
+            ("Ruth Bakker", "duty manager")
+        ]
+    );
+    assert!(state.started.scenario.is_some());
+    assert!(matches!(walk(&app).dialog, Some(Dialog::Briefing { .. })));
+    assert!(
+        matches!(&walk(&app).status, Some(custody::tui::app::Status::Info(t)) if t.contains("night-shift"))
+    );
+}
+
+#[test]
+fn sealing_an_exercise_points_to_the_review() {
+    let clock = common::clock();
+    let mut app = exercise_app(&clock);
+    key(&mut app, KeyCode::Enter);
+    while let Some(action) = common::next_action(&walk(&app).session, 0) {
+        clock.advance(Duration::seconds(61));
+        assert!(walk_mut(&mut app).apply(action), "{:?}", walk(&app).status);
+    }
+    assert!(walk(&app).session.state().finished);
+    key(&mut app, KeyCode::Char('S'));
+    let ask = screen(&app, 80, 24);
+    assert!(ask.contains("review/"), "{ask}");
+    key(&mut app, KeyCode::Char('y'));
+    app.on_tick();
+    assert_eq!(last_kind(&app), "sealed");
+    let Some(custody::tui::app::Status::Info(said)) = &walk(&app).status else {
+        panic!("{:?}", walk(&app).status)
+    };
+    assert!(said.contains("review"), "{said}");
+    // The story's clock stops with the record, and the facilitator's keys only say so.
+    let banner = screen(&app, 80, 24).lines().next().unwrap().to_owned();
+    clock.advance(Duration::hours(1));
+    assert_eq!(screen(&app, 80, 24).lines().next().unwrap(), banner);
+    assert!(!screen(&app, 80, 24).contains("t clock"));
+    key(&mut app, KeyCode::Char('t'));
+    assert!(walk(&app).dialog.is_none());
+    assert!(screen(&app, 80, 24).contains("The exercise is sealed"));
+}
+
+#[test]
+fn every_exercise_dialog_draws_at_every_size() {
+    let clock = common::clock();
+    let mut app = exercise_app(&clock);
+    let sizes = [
+        (1, 1),
+        (30, 10),
+        (60, 18),
+        (61, 19),
+        (72, 20),
+        (80, 24),
+        (200, 60),
+    ];
+    let draw_all = |app: &TestApp<'_>, what: &str| {
+        for (w, h) in sizes {
+            let text = screen(app, w, h);
+            if w >= 60 && h >= 18 {
+                assert!(text.contains("EXERCISE"), "{what} at {w}x{h}:\n{text}");
+            }
+        }
+    };
+    draw_all(&app, "briefing");
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('t'));
+    draw_all(&app, "clock");
+    for _ in 0..20 {
+        key(&mut app, KeyCode::Down);
+    }
+    key(&mut app, KeyCode::Enter);
+    type_text(&mut app, &"9".repeat(200));
+    draw_all(&app, "clock, typing");
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('i'));
+    for _ in 0..20 {
+        key(&mut app, KeyCode::Down);
+    }
+    draw_all(&app, "injects");
+    key(&mut app, KeyCode::Enter);
+    draw_all(&app, "injects, confirm");
+    key(&mut app, KeyCode::Char('y'));
+    assert!(matches!(walk(&app).dialog, Some(Dialog::Inject(_))));
+    for line in 0..30 {
+        type_text(
+            &mut app,
+            &format!("line {line} of a long answer with many words"),
+        );
+        ctrl(&mut app, 'j');
+    }
+    draw_all(&app, "inject");
+    // The cursor stays in the answer however long it grows.
+    let mut terminal = draw(&app, 80, 24);
+    let position = terminal.get_cursor_position().unwrap();
+    assert!(position.y < 23, "{position:?}");
+}
+
+#[test]
+fn injects_left_unanswered_wait_for_a_after_a_resume() {
+    let clock = common::clock();
+    let mut app = exercise_app(&clock);
+    key(&mut app, KeyCode::Enter);
+    clock.advance(Duration::hours(1));
+    app.on_tick();
+    assert_eq!(inject_dialog(&app).inject, "disk-full-cleanup");
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('q'));
+    key(&mut app, KeyCode::Char('y'));
+    let folder = walk(&app).session.folder().to_owned();
+    let dir = app.dir.clone();
+    drop(app);
+    clock.advance(Duration::minutes(5));
+    let s = Session::open(&folder, false, &clock).unwrap();
+    let recent = session::read_recent(&folder, 50);
+    let mut app = App::resumed(s, recent, Theme::plain(), dir);
+    app.on_tick();
+    assert!(walk(&app).dialog.is_none(), "no briefing, no jump");
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("1 inject to answer: press a"), "{text}");
+    key(&mut app, KeyCode::Char('a'));
+    assert_eq!(inject_dialog(&app).inject, "disk-full-cleanup");
 }

@@ -6,7 +6,7 @@ use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use custody::journal::{self, Mode};
-use custody::runbook::{Runbook, bundled};
+use custody::runbook::{Runbook, Scenario, bundled};
 use custody::sanitize::for_terminal;
 use custody::session::{self, Session, Start, SystemClock};
 use custody::tui::{self, App, Given, Offer, Theme};
@@ -263,9 +263,305 @@ pub struct ExerciseArgs {
     pub dir: PathBuf,
 }
 
-/// `custody exercise RUNBOOK|SCENARIO`.
+/// What an exercise runs on: the runbook and, unless there is none, the scenario.
+struct Script {
+    runbook: Runbook,
+    runbook_text: String,
+    /// `bundled`, or where the runbook was read from.
+    origin: String,
+    scenario: Option<(String, Scenario)>,
+    /// Which scenario was chosen for the team, when custody chose it.
+    notice: Option<String>,
+}
+
+/// The first problems of a scenario that does not check, one a line, for the message.
+fn scenario_problems(checked: &custody::runbook::CheckedScenario) -> String {
+    let mut text = String::new();
+    for d in checked.diagnostics.iter().filter(|d| d.is_error()).take(3) {
+        text.push_str("\n  ");
+        text.push_str(&for_terminal(&d.message));
+    }
+    text
+}
+
+/// Reads a scenario file's text against the runbook it names (found as `custody check` finds
+/// it: beside the exercises folder first, then the bundled runbooks).
+fn scenario_script(path: &Path, text: String, bundled_scenario: bool) -> Result<Script, Status> {
+    let shown = for_terminal(&path.display().to_string()).into_owned();
+    let Some(id) = Scenario::runbook_of(&text) else {
+        eprintln!(
+            "custody: {shown} names no runbook (`runbook` in [scenario]); run `custody check \
+             {shown}` to see why"
+        );
+        return Err(Status::Bad);
+    };
+    let found = if bundled_scenario {
+        bundled::find(&id)
+            .map(|(b, _)| (format!("bundled {}", b.file), b.text.to_owned()))
+            .ok_or_else(|| "no bundled runbook has this id".to_owned())
+    } else {
+        bundled::locate_runbook(path, &id)
+    };
+    let (origin, runbook_text) = match found {
+        Ok(found) => found,
+        Err(why) => {
+            eprintln!(
+                "custody: {shown} exercises runbook `{}`: {}",
+                for_terminal(&id),
+                for_terminal(&why)
+            );
+            return Err(Status::Trouble);
+        }
+    };
+    let Some(runbook) = Runbook::parse(&runbook_text).runbook else {
+        eprintln!(
+            "custody: the runbook `{}` that {shown} exercises ({}) is not valid; run `custody \
+             check {shown}` to see why",
+            for_terminal(&id),
+            for_terminal(&origin)
+        );
+        return Err(Status::Bad);
+    };
+    let checked = Scenario::parse(&text, Ok(&runbook));
+    let Some(scenario) = checked.scenario.clone() else {
+        eprintln!(
+            "custody: {shown} is not a valid scenario for runbook `{}`:{}\nrun `custody check \
+             {shown}` to see every problem with its line",
+            for_terminal(&id),
+            scenario_problems(&checked)
+        );
+        return Err(Status::Bad);
+    };
+    Ok(Script {
+        runbook,
+        runbook_text,
+        origin,
+        scenario: Some((text, scenario)),
+        notice: None,
+    })
+}
+
+/// The runbook and scenario `custody exercise` was given, or the message already printed and
+/// the exit status.
+fn script(args: &ExerciseArgs) -> Result<Script, Status> {
+    let path = &args.runbook;
+    let shown = for_terminal(&path.display().to_string()).into_owned();
+    // A bundled scenario named by its id, as `custody runbooks` lists them.
+    let bundled_scenario = if path.exists() {
+        None
+    } else {
+        bundled::SCENARIOS.iter().find(|b| {
+            Scenario::runbook_of(b.text)
+                .and_then(|id| bundled::find(&id))
+                .and_then(|(_, r)| Scenario::parse(b.text, Ok(&r)).scenario)
+                .is_some_and(|s| s.id == path.to_string_lossy())
+        })
+    };
+    let text = match bundled_scenario {
+        Some(b) => b.text.to_owned(),
+        None => match crate::read_runbook(path) {
+            Ok(text) => text,
+            Err(crate::Unreadable::Io(why)) => {
+                eprintln!(
+                    "custody: {shown}: {}{}",
+                    for_terminal(&why),
+                    if path.exists() {
+                        ""
+                    } else {
+                        " (nor a bundled scenario's)"
+                    }
+                );
+                return Err(Status::Trouble);
+            }
+            Err(crate::Unreadable::NotUtf8 { .. }) => {
+                eprintln!("custody: {shown}: not UTF-8 text; run `custody check {shown}` on it");
+                return Err(Status::Bad);
+            }
+        },
+    };
+    if custody::runbook::is_scenario(&text) {
+        if args.scenario.is_some() || args.no_scenario {
+            eprintln!(
+                "custody: {shown} is a scenario file, which names its runbook itself; give \
+                 --scenario or --no-scenario with a runbook instead"
+            );
+            return Err(Status::Trouble);
+        }
+        return scenario_script(path, text, bundled_scenario.is_some());
+    }
+    let origin = if path.exists() {
+        shown.clone()
+    } else {
+        "bundled".into()
+    };
+    let Some(runbook) = Runbook::parse(&text).runbook else {
+        eprintln!(
+            "custody: {shown} is not a valid runbook; run `custody check {shown}` to see why"
+        );
+        return Err(Status::Bad);
+    };
+    let mut notice = None;
+    let scenario = if let Some(file) = &args.scenario {
+        let file_shown = for_terminal(&file.display().to_string()).into_owned();
+        let text = match std::fs::read_to_string(file) {
+            Ok(text) => text,
+            Err(e) => {
+                eprintln!(
+                    "custody: --scenario {file_shown}: cannot be read: {}",
+                    for_terminal(&e.to_string())
+                );
+                return Err(Status::Trouble);
+            }
+        };
+        if !custody::runbook::is_scenario(&text) {
+            eprintln!(
+                "custody: --scenario {file_shown} is not a scenario file (it has no [scenario] \
+                 table); run `custody check {file_shown}` on it"
+            );
+            return Err(Status::Bad);
+        }
+        let checked = Scenario::parse(&text, Ok(&runbook));
+        let Some(scenario) = checked.scenario.clone() else {
+            eprintln!(
+                "custody: --scenario {file_shown} is not a valid scenario for runbook `{}`:{}\n\
+                 run `custody check {file_shown}` to see every problem with its line",
+                for_terminal(&runbook.id),
+                scenario_problems(&checked)
+            );
+            return Err(Status::Bad);
+        };
+        Some((text, scenario))
+    } else if args.no_scenario {
+        None
+    } else {
+        let mut bundled = bundled::scenarios_for(&runbook);
+        let count = bundled.len();
+        if bundled.is_empty() {
+            notice = Some(
+                "No bundled scenario for this runbook: only its own injects; --scenario FILE \
+                 follows one."
+                    .to_owned(),
+            );
+            None
+        } else {
+            let (b, scenario) = bundled.swap_remove(0);
+            notice = Some(if count > 1 {
+                format!(
+                    "Scenario: {} (bundled, 1 of {count}; --scenario FILE for another)",
+                    scenario.id
+                )
+            } else {
+                format!(
+                    "Scenario: {} (bundled; --no-scenario for none)",
+                    scenario.id
+                )
+            });
+            Some((b.text.to_owned(), scenario))
+        }
+    };
+    Ok(Script {
+        runbook,
+        runbook_text: text,
+        origin,
+        scenario,
+        notice,
+    })
+}
+
+/// `custody exercise RUNBOOK|SCENARIO`: the scenario (named, or the runbook's bundled one),
+/// then the start form, or straight in when everything is given.
 pub fn exercise(args: ExerciseArgs) -> Status {
-    let _ = args;
-    eprintln!("custody: exercise is not built yet");
-    Status::Trouble
+    let mut participants = Vec::new();
+    for text in &args.participants {
+        match tui::exercise::participant(text) {
+            Ok(p) => participants.push(p),
+            Err(why) => {
+                eprintln!("custody: --participant: {}", for_terminal(&why));
+                return Status::Trouble;
+            }
+        }
+    }
+    let script = match script(&args) {
+        Ok(script) => script,
+        Err(status) => return status,
+    };
+    if let Err(status) = need_terminal("custody exercise") {
+        return status;
+    }
+    let runbook = &script.runbook;
+    let scenario = script.scenario.as_ref().map(|(_, s)| s);
+    // The jurisdiction given, else the one the story takes place in, else the only one.
+    let jurisdiction = args
+        .jurisdiction
+        .clone()
+        .or_else(|| scenario.and_then(|s| s.jurisdiction.clone()))
+        .or_else(|| {
+            (runbook.jurisdictions.len() == 1)
+                .then(|| runbook.jurisdictions.keys().next().cloned())
+                .flatten()
+        });
+    let everything = args.operator.is_some()
+        && args.case_id.is_some()
+        && jurisdiction.is_some()
+        && session::missing_variables(runbook, &std::collections::BTreeMap::new()).is_empty();
+    let theme = Theme::from_env();
+    if everything {
+        let start = Start {
+            runbook_text: script.runbook_text.clone(),
+            operator: args.operator.clone().unwrap_or_default(),
+            witness: None,
+            facilitator: args.facilitator.clone(),
+            case_id: args.case_id.clone().unwrap_or_default(),
+            jurisdiction: jurisdiction.unwrap_or_default().to_uppercase(),
+            mode: Mode::Exercise,
+            variables: std::collections::BTreeMap::new(),
+            scenario_text: script.scenario.as_ref().map(|(text, _)| text.clone()),
+            participants,
+        };
+        return match Session::create(&args.dir, &start, SystemClock) {
+            Ok(session) => {
+                let recent = session::read_recent(session.folder(), 50);
+                let mut app = App::walk(session, recent, theme, args.dir);
+                if let Some(notice) = &script.notice {
+                    app.notify(notice);
+                }
+                finish(tui::run(app))
+            }
+            Err(e) => {
+                eprintln!("custody: cannot start: {}", for_terminal(&e.to_string()));
+                Status::Bad
+            }
+        };
+    }
+    let offer = Offer {
+        runbook: script.runbook.clone(),
+        text: script.runbook_text.clone(),
+        origin: script.origin.clone(),
+    };
+    let given = Given {
+        operator: args.operator.clone(),
+        witness: None,
+        case_id: args.case_id.clone(),
+        jurisdiction,
+        exercise: true,
+    };
+    let (scenario_text, scenario) = match script.scenario {
+        Some((text, scenario)) => (Some(text), Some(scenario)),
+        None => (None, None),
+    };
+    let setup = tui::exercise::ExerciseSetup {
+        scenario_text,
+        scenario,
+        facilitator: args.facilitator.clone(),
+        participants,
+        notice: script.notice,
+    };
+    finish(tui::run(App::exercise(
+        offer,
+        given,
+        setup,
+        args.dir,
+        SystemClock,
+        theme,
+    )))
 }

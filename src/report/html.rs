@@ -17,11 +17,11 @@ use super::model::{Stamp, StepRef, Who, bytes_text, party_text};
 use super::text::{self, html as h};
 
 /// The page's style sheet, inlined.
-const CSS: &str = include_str!("report.css");
+pub(crate) const CSS: &str = include_str!("report.css");
 
 /// Nothing may be loaded or run; only the inline style sheet applies. `base-uri` and
 /// `form-action` do not fall back to `default-src`, so they are named too.
-const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; \
+pub(crate) const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; \
                    form-action 'none'";
 
 const EXERCISE_TEXT: &str =
@@ -29,7 +29,7 @@ const EXERCISE_TEXT: &str =
 
 /// An exercise's printed pages say so at their top and bottom (in the page margins, where
 /// the browser supports margin boxes), besides the mark fixed across every page.
-const EXERCISE_CSS: &str = "@page {\n  \
+pub(crate) const EXERCISE_CSS: &str = "@page {\n  \
     @top-center { content: \"EXERCISE \\00B7  not a real incident\"; color: #b00020; \
     font: 700 8pt sans-serif; letter-spacing: .15em; }\n  \
     @bottom-left { content: \"EXERCISE \\00B7  not a real incident\"; color: #b00020; \
@@ -60,14 +60,14 @@ const POLICE_PARTS: [(&str, &str); 17] = [
 
 /// A table, its cells already HTML. Each column has a class (its width and alignment in the
 /// style sheet), given to its header and its cells.
-struct Table {
+pub(crate) struct Table {
     class: &'static str,
     columns: Vec<(&'static str, &'static str)>,
     rows: Vec<(&'static str, Vec<String>)>,
 }
 
 impl Table {
-    fn new(class: &'static str, columns: &[(&'static str, &'static str)]) -> Self {
+    pub(crate) fn new(class: &'static str, columns: &[(&'static str, &'static str)]) -> Self {
         Self {
             class,
             columns: columns.to_vec(),
@@ -75,17 +75,17 @@ impl Table {
         }
     }
 
-    fn row(&mut self, cells: Vec<String>) {
+    pub(crate) fn row(&mut self, cells: Vec<String>) {
         self.rows.push(("", cells));
     }
 
     /// A row with a class of its own (`alarm`, `caution`): it stands out.
-    fn marked_row(&mut self, class: &'static str, cells: Vec<String>) {
+    pub(crate) fn marked_row(&mut self, class: &'static str, cells: Vec<String>) {
         self.rows.push((class, cells));
     }
 
     /// Writes the table, or `empty` as a paragraph when it has no row.
-    fn write(&self, out: &mut String, empty: &str) {
+    pub(crate) fn write(&self, out: &mut String, empty: &str) {
         if self.rows.is_empty() {
             if !empty.is_empty() {
                 let _ = writeln!(out, "<p class=\"empty\">{empty}</p>");
@@ -114,25 +114,25 @@ impl Table {
 }
 
 /// Key-value rows (the case, the integrity statement); the keys are the report's own words.
-struct Facts {
+pub(crate) struct Facts {
     rows: Vec<(&'static str, &'static str, String)>,
 }
 
 impl Facts {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self { rows: Vec::new() }
     }
 
-    fn add(&mut self, key: &'static str, value: String) {
+    pub(crate) fn add(&mut self, key: &'static str, value: String) {
         self.rows.push((key, "", value));
     }
 
     /// A row that stands out (`alarm`, `caution`).
-    fn marked(&mut self, key: &'static str, class: &'static str, value: String) {
+    pub(crate) fn marked(&mut self, key: &'static str, class: &'static str, value: String) {
         self.rows.push((key, class, value));
     }
 
-    fn write(&self, out: &mut String) {
+    pub(crate) fn write(&self, out: &mut String) {
         out.push_str("<table class=\"facts\">\n<tbody>\n");
         for (key, class, value) in &self.rows {
             let _ = writeln!(
@@ -145,7 +145,7 @@ impl Facts {
     }
 }
 
-fn class_attr(class: &str) -> String {
+pub(crate) fn class_attr(class: &str) -> String {
     if class.is_empty() {
         String::new()
     } else {
@@ -168,7 +168,7 @@ fn keep_zone(text: &str) -> String {
 }
 
 /// A moment in UTC, inline.
-fn utc(t: &Stamp) -> String {
+pub(crate) fn utc(t: &Stamp) -> String {
     format!(
         "<time datetime=\"{}\">{}</time>",
         datetime(t),
@@ -177,7 +177,7 @@ fn utc(t: &Stamp) -> String {
 }
 
 /// A moment for a table cell: UTC, and the machine's local time below.
-fn time(t: &Stamp) -> String {
+pub(crate) fn time(t: &Stamp) -> String {
     format!(
         "{}<br><span class=\"local\">{}</span>",
         utc(t),
@@ -198,43 +198,43 @@ fn given_time(at: Option<&String>, recorded: &Stamp) -> String {
 }
 
 /// `A. Jansen (operator)`, the role quieter.
-fn who(w: &Who) -> String {
+pub(crate) fn who(w: &Who) -> String {
     match &w.name {
         Some(name) => format!("{} <span class=\"role\">({})</span>", h(name), h(w.role)),
         None => format!("<span class=\"role\">{}</span>", h(w.role)),
     }
 }
 
-fn step(s: Option<&StepRef>) -> String {
+pub(crate) fn step(s: Option<&StepRef>) -> String {
     s.map_or_else(String::new, |s| h(&s.title))
 }
 
-fn opt(v: Option<&String>) -> String {
+pub(crate) fn opt(v: Option<&String>) -> String {
     v.map_or_else(String::new, |v| h(v))
 }
 
 /// Code (a path, a command, a file name, a URL) on one line, as in the Markdown: a line break
 /// in it shows as `\n`. It may wrap after a slash, and anywhere when a word is still too
 /// long for its column.
-fn code(v: &str) -> String {
+pub(crate) fn code(v: &str) -> String {
     let one_line = text::clean(v).replace('\n', "\\n");
     format!("<code>{}</code>", h(&one_line).replace('/', "/<wbr>"))
 }
 
 /// A hash: monospace, breaking anywhere.
-fn hash(v: &str) -> String {
+pub(crate) fn hash(v: &str) -> String {
     format!("<code class=\"hash\">{}</code>", h(v))
 }
 
 /// A short status word that must stand out: coloured, bold and boxed (solid for `alarm`,
 /// dashed for `caution`), so that it reads in black-and-white print too.
-fn flag(class: &'static str, text: &str) -> String {
+pub(crate) fn flag(class: &'static str, text: &str) -> String {
     format!("<span class=\"flag {class}\">{text}</span>")
 }
 
 /// A longer text that must stand out: bold and coloured, with a bar beside it (solid for
 /// `alarm`, dashed for `caution`); `good` is only coloured.
-fn mark(class: &'static str, html: &str) -> String {
+pub(crate) fn mark(class: &'static str, html: &str) -> String {
     format!("<div class=\"mark {class}\">{html}</div>")
 }
 

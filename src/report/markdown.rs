@@ -9,24 +9,24 @@ use super::model::{Stamp, StepRef, Who, bytes_text, party_text};
 use super::text::{markdown as md, markdown_code as code, markdown_item as item};
 
 /// A GFM table, its cells already escaped.
-struct Table {
+pub(crate) struct Table {
     head: Vec<&'static str>,
     rows: Vec<Vec<String>>,
 }
 
 impl Table {
-    fn new(head: &[&'static str]) -> Self {
+    pub(crate) fn new(head: &[&'static str]) -> Self {
         Self {
             head: head.to_vec(),
             rows: Vec::new(),
         }
     }
 
-    fn row(&mut self, cells: Vec<String>) {
+    pub(crate) fn row(&mut self, cells: Vec<String>) {
         self.rows.push(cells);
     }
 
-    fn write(&self, out: &mut String, empty: &str) {
+    pub(crate) fn write(&self, out: &mut String, empty: &str) {
         if self.rows.is_empty() {
             let _ = writeln!(out, "{empty}\n");
             return;

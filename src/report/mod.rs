@@ -11,6 +11,7 @@ pub mod markdown;
 pub mod model;
 #[cfg(feature = "pdf")]
 pub mod pdf;
+pub mod review;
 pub mod text;
 
 use std::fmt;
@@ -81,7 +82,7 @@ impl fmt::Display for Format {
 }
 
 /// A session id made safe for a file name (it is one already when custody made it).
-fn safe_file_part(text: &str) -> String {
+pub(crate) fn safe_file_part(text: &str) -> String {
     text.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
@@ -350,8 +351,9 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 pub const REPORT_DIR: &str = "report";
 
 /// Writes every format this build has, of the journal as it stands, into the session folder's
-/// `report/` folder, and returns the files (relative to the session folder) for a
-/// `report_written` event. Used at the end of a session, before the seal.
+/// `report/` folder (and for an exercise, its after-action review into `review/`), and returns
+/// the files (relative to the session folder) for a `report_written` event. Used at the end of
+/// a session, before the seal.
 pub fn write_into_session(folder: &Path) -> Result<Vec<crate::journal::event::FileRef>, String> {
     let input = load(folder).map_err(|e| e.to_string())?;
     let report = input
@@ -368,7 +370,7 @@ pub fn write_into_session(folder: &Path) -> Result<Vec<crate::journal::event::Fi
     }
     let formats: Vec<Format> = Format::ALL.into_iter().filter(|f| f.available()).collect();
     let written = write_files(&report, &formats, &dir).map_err(|e| e.to_string())?;
-    Ok(written
+    let mut files: Vec<crate::journal::event::FileRef> = written
         .into_iter()
         .map(|w| crate::journal::event::FileRef {
             file: format!(
@@ -381,5 +383,14 @@ pub fn write_into_session(folder: &Path) -> Result<Vec<crate::journal::event::Fi
             size: w.size,
             sha256: w.sha256,
         })
-        .collect())
+        .collect();
+    // An exercise's after-action review goes beside it, into `review/`. The review is made from
+    // the same journal and can be made again at any time (`custody review`), so a review that
+    // cannot be written does not hold up the report or the seal.
+    if report.exercise
+        && let Ok(review) = review::write_into_session(&input)
+    {
+        files.extend(review);
+    }
+    Ok(files)
 }

@@ -723,7 +723,7 @@ struct Builder<'a> {
     seal: Option<SealInfo>,
 }
 
-fn placeholder_runbook(started: &SessionStarted) -> Runbook {
+pub(crate) fn placeholder_runbook(started: &SessionStarted) -> Runbook {
     Runbook {
         id: started.runbook.id.clone(),
         title: started.runbook.title.clone(),
@@ -1301,7 +1301,8 @@ impl Builder<'_> {
 
         self.report.summary.facts.sort_by_key(|f| f.fact);
         self.report.statements = self.statements();
-        self.report.summary.deadlines = self.deadlines(now);
+        // Deadlines count in session time: the exercise clock's in an exercise.
+        self.report.summary.deadlines = self.deadlines(state.session_time(now));
         self.report.summary.status = self.status();
         self.report.summary.open_actions = self.open_actions(events);
         self.report.summary.overview = self.overview();

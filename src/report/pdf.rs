@@ -36,10 +36,46 @@ const MAIN_PATH: &str = "/report.typ";
 
 /// The report as a PDF/A-2b document.
 pub fn render(report: &Report) -> Result<Vec<u8>, String> {
-    let world = ReportWorld::new(report)?;
+    typeset_pdf(&Document {
+        template: TEMPLATE,
+        main_path: MAIN_PATH,
+        data_path: DATA_PATH,
+        data: data(report)?,
+        files: Vec::new(),
+        last: report.case.last_event.utc,
+        ident: format!(
+            "custody-report/{}/{}",
+            report.case.session, report.integrity.final_hash
+        ),
+        creator: format!(
+            "{} {} (typst)",
+            report.generator.name, report.generator.version
+        ),
+    })
+}
+
+/// A document to typeset: a template, the data it reads with `json()`, and any other files it
+/// reads (pictures), in a closed world.
+pub(crate) struct Document {
+    pub template: &'static str,
+    pub main_path: &'static str,
+    pub data_path: &'static str,
+    pub data: Vec<u8>,
+    /// Other files the template may read, by their path in the world (`/timeline-1.svg`).
+    pub files: Vec<(String, Vec<u8>)>,
+    /// The document's moment: "today" and the PDF's date.
+    pub last: chrono::DateTime<chrono::Utc>,
+    /// The PDF's identifier, from the journal.
+    pub ident: String,
+    pub creator: String,
+}
+
+/// Typesets `doc` as a PDF/A-2b document.
+pub(crate) fn typeset_pdf(doc: &Document) -> Result<Vec<u8>, String> {
+    let world = ClosedWorld::new(doc)?;
     let warned = typst::compile(&world);
     let document = warned.output.map_err(|errors| describe(&world, &errors))?;
-    let last = report.case.last_event.utc;
+    let last = doc.last;
     let timestamp = Datetime::from_ymd_hms(
         last.year(),
         month_or_day(last.month()),
@@ -51,20 +87,14 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
     .map(Timestamp::new_utc);
     let standards = PdfStandards::new(&[PdfStandard::A_2b]).map_err(|e| e.message().to_string())?;
     let options = PdfOptions {
-        ident: Smart::Custom(format!(
-            "custody-report/{}/{}",
-            report.case.session, report.integrity.final_hash
-        )),
-        creator: Smart::Custom(Some(format!(
-            "{} {} (typst)",
-            report.generator.name, report.generator.version
-        ))),
+        ident: Smart::Custom(doc.ident.clone()),
+        creator: Smart::Custom(Some(doc.creator.clone())),
         timestamp,
         standards,
         ..PdfOptions::default()
     };
     let pdf = typst_pdf::pdf(&document, &options).map_err(|errors| describe(&world, &errors));
-    // Drop what typst memoised for this report: a long-running program renders many.
+    // Drop what typst memoised for this document: a long-running program renders many.
     typst::comemo::evict(0);
     pdf
 }
@@ -85,7 +115,7 @@ fn data(report: &Report) -> Result<Vec<u8>, String> {
 }
 
 /// Cleans every string and every key of `value` in place.
-fn clean_all(value: &mut Value) {
+pub(crate) fn clean_all(value: &mut Value) {
     match value {
         Value::String(s) => {
             if let std::borrow::Cow::Owned(c) = text::clean(s) {
@@ -121,7 +151,7 @@ fn clean_all(value: &mut Value) {
 /// - `typeset.tall`: for each list of the report (`timeline`, `notes`, ...), the positions of
 ///   the items with more than [`TALL_BYTES`] of text, which the template sets so that they can
 ///   break across pages.
-fn typeset(value: &mut Value) {
+pub(crate) fn typeset(value: &mut Value) {
     add_texts(value);
     let mut breaks = Map::new();
     collect_breaks(value, &mut breaks);
@@ -150,10 +180,10 @@ fn typeset(value: &mut Value) {
 }
 
 /// An item of a list with more text than this (in bytes) may not fit on a page in one row.
-const TALL_BYTES: usize = 1500;
+pub(crate) const TALL_BYTES: usize = 1500;
 
 /// The bytes of text in `value`.
-fn text_bytes(value: &Value) -> usize {
+pub(crate) fn text_bytes(value: &Value) -> usize {
     match value {
         Value::String(s) => s.len(),
         Value::Array(items) => items.iter().map(text_bytes).sum(),
@@ -303,22 +333,29 @@ fn file_id(path: &str) -> Result<FileId, String> {
     Ok(RootedPath::new(VirtualRoot::Project, vpath).intern())
 }
 
-/// The closed world the template is compiled in.
-struct ReportWorld {
+/// The closed world a template is compiled in: the template, its data, the files given, the
+/// fonts shipped with typst; nothing of the machine.
+struct ClosedWorld {
     main: Source,
+    /// The data file (never a source) and the other files.
     data_id: FileId,
-    data: Bytes,
+    files: Vec<(FileId, Bytes)>,
     today: Option<Datetime>,
 }
 
-impl ReportWorld {
-    fn new(report: &Report) -> Result<Self, String> {
-        let main = Source::new(file_id(MAIN_PATH)?, TEMPLATE.to_owned());
-        let last = report.case.last_event.utc;
+impl ClosedWorld {
+    fn new(doc: &Document) -> Result<Self, String> {
+        let main = Source::new(file_id(doc.main_path)?, doc.template.to_owned());
+        let data_id = file_id(doc.data_path)?;
+        let mut files = vec![(data_id, Bytes::new(doc.data.clone()))];
+        for (path, bytes) in &doc.files {
+            files.push((file_id(path)?, Bytes::new(bytes.clone())));
+        }
+        let last = doc.last;
         Ok(Self {
             main,
-            data_id: file_id(DATA_PATH)?,
-            data: Bytes::new(data(report)?),
+            data_id,
+            files,
             today: Datetime::from_ymd(
                 last.year(),
                 month_or_day(last.month()),
@@ -328,7 +365,7 @@ impl ReportWorld {
     }
 }
 
-impl World for ReportWorld {
+impl World for ClosedWorld {
     fn library(&self) -> &LazyHash<Library> {
         library()
     }
@@ -344,7 +381,7 @@ impl World for ReportWorld {
     fn source(&self, id: FileId) -> FileResult<Source> {
         if id == self.main.id() {
             Ok(self.main.clone())
-        } else if id == self.data_id {
+        } else if id == self.data_id || self.files.iter().any(|(f, _)| *f == id) {
             Err(FileError::NotSource)
         } else {
             Err(FileError::AccessDenied)
@@ -352,8 +389,8 @@ impl World for ReportWorld {
     }
 
     fn file(&self, id: FileId) -> FileResult<Bytes> {
-        if id == self.data_id {
-            Ok(self.data.clone())
+        if let Some((_, bytes)) = self.files.iter().find(|(f, _)| *f == id) {
+            Ok(bytes.clone())
         } else if id == self.main.id() {
             Ok(Bytes::from_string(self.main.clone()))
         } else {
@@ -365,7 +402,7 @@ impl World for ReportWorld {
         fonts().1.get(index).cloned()
     }
 
-    /// The day of the report's last event, whatever the offset asked for: the report never
+    /// The day of the document's last event, whatever the offset asked for: no document
     /// reads the clock.
     fn today(&self, _offset: Option<typst::foundations::Duration>) -> Option<Datetime> {
         self.today
@@ -373,7 +410,7 @@ impl World for ReportWorld {
 }
 
 /// typst's errors in one message, each with its line in the template.
-fn describe(world: &ReportWorld, diagnostics: &[SourceDiagnostic]) -> String {
+fn describe(world: &ClosedWorld, diagnostics: &[SourceDiagnostic]) -> String {
     let mut parts = Vec::new();
     for d in diagnostics.iter().filter(|d| d.severity == Severity::Error) {
         let mut part = d.message.to_string();
@@ -381,7 +418,14 @@ fn describe(world: &ReportWorld, diagnostics: &[SourceDiagnostic]) -> String {
             && let Some(range) = world.range(d.span)
             && let Some(line) = world.main.lines().byte_to_line(range.start)
         {
-            let _ = write!(part, " (report.typ line {})", line + 1);
+            let name = world
+                .main
+                .id()
+                .get()
+                .vpath()
+                .file_name()
+                .unwrap_or("template");
+            let _ = write!(part, " ({name} line {})", line + 1);
         }
         for hint in &d.hints {
             let _ = write!(part, "; hint: {}", hint.v);

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::describe;
+use super::exercise::{ClockDialog, ExerciseSetup, InjectDialog, InjectList};
 use super::form::{Form, FormField, FormKey};
 use super::input::Input;
 use super::job::{CommandJob, HashJob, Job, Shown};
@@ -54,6 +55,9 @@ pub struct StartScreen {
     pub offer: Offer,
     pub form: Form,
     pub error: Option<String>,
+    /// Set for `custody exercise`: the session is an exercise, with this scenario and these
+    /// people.
+    pub exercise: Option<Box<ExerciseSetup>>,
 }
 
 /// A modal question or message over the walk.
@@ -90,6 +94,19 @@ pub enum Dialog {
     },
     /// Stop the command or the hashing that is running?
     StopJob,
+    /// The report is being written and the session sealed (at the next tick, once the screen
+    /// says so).
+    Sealing,
+    /// The exercise's briefing, read to the team before the first step (`scroll` lines down).
+    Briefing {
+        scroll: u16,
+    },
+    /// An inject put to the team, waiting for their answer.
+    Inject(Box<InjectDialog>),
+    /// The facilitator's list of injects.
+    Injects(InjectList),
+    /// The facilitator's exercise clock.
+    Clock(ClockDialog),
 }
 
 /// A message on the status line.
@@ -118,6 +135,9 @@ pub struct Walk<C: Clock> {
     pub job: Option<Job>,
     /// The last command's outcome, shown under its step.
     pub shown: Option<Shown>,
+    /// Released injects the team chose to answer later (Esc), oldest first; `a` brings them
+    /// back.
+    pub deferred: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -156,18 +176,56 @@ impl<C: Clock + Clone> App<C> {
 
     /// The start form for one runbook, with what is already known filled in.
     pub fn start(offer: Offer, given: Given, dir: PathBuf, clock: C, theme: Theme) -> Self {
-        let form = start_form(&offer.runbook, &given, clock.now());
+        let form = start_form(&offer.runbook, &given, clock.now(), None);
         Self {
             theme,
             screen: Screen::Start(Box::new(StartScreen {
                 offer,
                 form,
                 error: None,
+                exercise: None,
             })),
             dir,
             clock,
             given,
             done: None,
+        }
+    }
+
+    /// The start form of an exercise (`custody exercise`): who facilitates, who takes part,
+    /// and the rest of what the start form asks, the scenario's jurisdiction first.
+    pub fn exercise(
+        offer: Offer,
+        given: Given,
+        setup: ExerciseSetup,
+        dir: PathBuf,
+        clock: C,
+        theme: Theme,
+    ) -> Self {
+        let given = Given {
+            exercise: true,
+            ..given
+        };
+        let form = start_form(&offer.runbook, &given, clock.now(), Some(&setup));
+        Self {
+            theme,
+            screen: Screen::Start(Box::new(StartScreen {
+                offer,
+                form,
+                error: None,
+                exercise: Some(Box::new(setup)),
+            })),
+            dir,
+            clock,
+            given,
+            done: None,
+        }
+    }
+
+    /// Says something on the status line of the walk (which scenario is followed, say).
+    pub fn notify(&mut self, text: &str) {
+        if let Screen::Walk(w) = &mut self.screen {
+            w.status = Some(Status::Info(text.to_owned()));
         }
     }
 
@@ -193,6 +251,10 @@ impl<C: Clock + Clone> App<C> {
         let mut walk = Walk::new(session, recent);
         if resumed {
             walk.resume();
+            // Injects left unanswered wait for `a`: say so with the resumption.
+            if let (Some(Status::Info(said)), Some(hint)) = (&walk.status, walk.pending_hint()) {
+                walk.status = Some(Status::Info(format!("{said} {hint}")));
+            }
         }
         Self {
             theme,
@@ -208,11 +270,12 @@ impl<C: Clock + Clone> App<C> {
         match &mut self.screen {
             Screen::Picker(p) => {
                 if let Some(offer) = p.on_key(key, &mut self.done) {
-                    let form = start_form(&offer.runbook, &self.given, self.clock.now());
+                    let form = start_form(&offer.runbook, &self.given, self.clock.now(), None);
                     self.screen = Screen::Start(Box::new(StartScreen {
                         offer,
                         form,
                         error: None,
+                        exercise: None,
                     }));
                 }
             }
@@ -223,7 +286,12 @@ impl<C: Clock + Clone> App<C> {
                 {
                     Ok(session) => {
                         let recent = session::read_recent(session.folder(), RECENT);
-                        self.screen = Screen::Walk(Box::new(Walk::new(session, recent)));
+                        let notice = s.exercise.as_ref().and_then(|e| e.notice.clone());
+                        let mut walk = Walk::new(session, recent);
+                        if let Some(notice) = notice {
+                            walk.status = Some(Status::Info(notice));
+                        }
+                        self.screen = Screen::Walk(Box::new(walk));
                     }
                     Err(e) => s.error = Some(e.to_string()),
                 },
@@ -240,11 +308,18 @@ impl<C: Clock + Clone> App<C> {
         }
     }
 
-    /// Called a few times a second: records deadlines that ran out.
+    /// Called a few times a second: records deadlines that ran out, releases the injects
+    /// whose moment has come and puts the next one waiting for an answer in front of the team.
     pub fn on_tick(&mut self) {
         if let Screen::Walk(w) = &mut self.screen {
+            if matches!(w.dialog, Some(Dialog::Sealing)) {
+                w.dialog = None;
+                w.seal();
+            }
             w.poll_job();
             w.record_deadlines();
+            w.release_due_injects();
+            w.show_next_inject();
         }
     }
 
@@ -282,22 +357,70 @@ fn capitalised(text: &str) -> String {
         .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
-fn start_form(runbook: &Runbook, given: &Given, now: DateTime<Utc>) -> Form {
-    let mut fields = vec![
-        FormField::new("operator", "Your name (operator)", FieldKind::Text, true).value(
-            &given.operator.clone().unwrap_or_else(|| {
-                // The login name, when the system knows one (not a bare uid).
-                let user = crate::host::user();
-                if user.starts_with("uid ") {
-                    String::new()
-                } else {
-                    user
-                }
-            }),
-        ),
-        FormField::new("witness", "Witness", FieldKind::Text, false)
-            .value(given.witness.as_deref().unwrap_or_default())
-            .help(Some("someone watching and confirming what you do".into())),
+/// The start form: who, which case, where, real or exercise. For `custody exercise` the mode
+/// is fixed and the form asks for the facilitator and the participants instead of a witness.
+fn start_form(
+    runbook: &Runbook,
+    given: &Given,
+    now: DateTime<Utc>,
+    exercise: Option<&ExerciseSetup>,
+) -> Form {
+    let operator = given.operator.clone().unwrap_or_else(|| {
+        // The login name, when the system knows one (not a bare uid).
+        let user = crate::host::user();
+        if user.starts_with("uid ") {
+            String::new()
+        } else {
+            user
+        }
+    });
+    let mut fields = Vec::new();
+    if let Some(setup) = exercise {
+        fields.push(
+            FormField::new("facilitator", "Facilitator", FieldKind::Text, false)
+                .value(setup.facilitator.as_deref().unwrap_or_default())
+                .help(Some(
+                    "who runs the exercise: releases injects and sets the exercise clock".into(),
+                )),
+        );
+        fields.push(
+            FormField::new(
+                "operator",
+                "At the keyboard (operator)",
+                FieldKind::Text,
+                true,
+            )
+            .value(&operator),
+        );
+        let listed: Vec<String> = setup
+            .participants
+            .iter()
+            .map(|p| format!("{} = {}", p.name, p.role))
+            .collect();
+        fields.push(
+            FormField::new(
+                "participants",
+                "Participants, one per line: Name = role",
+                FieldKind::Multiline,
+                false,
+            )
+            .value(&listed.join("\n"))
+            .help(Some(
+                "Ctrl-J starts a new line; who answers an inject is chosen among them".into(),
+            )),
+        );
+    } else {
+        fields.push(
+            FormField::new("operator", "Your name (operator)", FieldKind::Text, true)
+                .value(&operator),
+        );
+        fields.push(
+            FormField::new("witness", "Witness", FieldKind::Text, false)
+                .value(given.witness.as_deref().unwrap_or_default())
+                .help(Some("someone watching and confirming what you do".into())),
+        );
+    }
+    fields.push(
         FormField::new("case", "Case id", FieldKind::Text, true)
             .value(
                 &given
@@ -308,7 +431,12 @@ fn start_form(runbook: &Runbook, given: &Given, now: DateTime<Utc>) -> Form {
             .help(Some(
                 "a suggested id; use your ticket number if there is one".into(),
             )),
-    ];
+    );
+    let jurisdiction_given = given
+        .jurisdiction
+        .clone()
+        .or_else(|| exercise.and_then(|e| e.scenario.as_ref()?.jurisdiction.clone()))
+        .unwrap_or_default();
     let jurisdiction = if runbook.jurisdictions.is_empty() {
         FormField::new(
             "jurisdiction",
@@ -316,7 +444,7 @@ fn start_form(runbook: &Runbook, given: &Given, now: DateTime<Utc>) -> Form {
             FieldKind::Text,
             true,
         )
-        .value(given.jurisdiction.as_deref().unwrap_or_default())
+        .value(&jurisdiction_given)
     } else {
         FormField::new(
             "jurisdiction",
@@ -326,7 +454,7 @@ fn start_form(runbook: &Runbook, given: &Given, now: DateTime<Utc>) -> Form {
             },
             true,
         )
-        .value(given.jurisdiction.as_deref().unwrap_or_default())
+        .value(&jurisdiction_given.to_uppercase())
         .help(Some(
             runbook
                 .jurisdictions
@@ -337,17 +465,19 @@ fn start_form(runbook: &Runbook, given: &Given, now: DateTime<Utc>) -> Form {
         ))
     };
     fields.push(jurisdiction);
-    fields.push(
-        FormField::new(
-            "mode",
-            "Real incident or exercise",
-            FieldKind::Choice {
-                options: vec!["real".into(), "exercise".into()],
-            },
-            true,
-        )
-        .value(if given.exercise { "exercise" } else { "real" }),
-    );
+    if exercise.is_none() {
+        fields.push(
+            FormField::new(
+                "mode",
+                "Real incident or exercise",
+                FieldKind::Choice {
+                    options: vec!["real".into(), "exercise".into()],
+                },
+                true,
+            )
+            .value(if given.exercise { "exercise" } else { "real" }),
+        );
+    }
     for name in session::missing_variables(runbook, &BTreeMap::new()) {
         let label = runbook.variables[name].label.clone();
         fields.push(FormField::new(
@@ -398,15 +528,29 @@ impl StartScreen {
             self.error = Some("some fields need attention".into());
             return StartKey::Stay;
         };
+        let participants = match super::exercise::participants(
+            values.get("participants").map_or("", String::as_str),
+        ) {
+            Ok(p) => p,
+            Err(why) => {
+                if let Some(i) = self.form.fields.iter().position(|f| f.id == "participants") {
+                    self.form.fields[i].error = Some(why);
+                    self.form.focus = i;
+                }
+                self.error = Some("some fields need attention".into());
+                return StartKey::Stay;
+            }
+        };
         let get = |id: &str| values.get(id).cloned().unwrap_or_default();
+        let exercise = self.exercise.as_deref();
         StartKey::Go(Box::new(Start {
             runbook_text: self.offer.text.clone(),
             operator: get("operator"),
             witness: values.get("witness").cloned(),
-            facilitator: None,
+            facilitator: values.get("facilitator").cloned(),
             case_id: get("case"),
             jurisdiction: get("jurisdiction").to_uppercase(),
-            mode: if get("mode") == "exercise" {
+            mode: if exercise.is_some() || get("mode") == "exercise" {
                 Mode::Exercise
             } else {
                 Mode::Real
@@ -415,8 +559,8 @@ impl StartScreen {
                 .iter()
                 .filter_map(|(k, v)| k.strip_prefix("var:").map(|k| (k.to_owned(), v.clone())))
                 .collect(),
-            scenario_text: None,
-            participants: Vec::new(),
+            scenario_text: exercise.and_then(|e| e.scenario_text.clone()),
+            participants,
         }))
     }
 }
@@ -434,8 +578,15 @@ impl<C: Clock> Walk<C> {
             status: None,
             job: None,
             shown: None,
+            deferred: Vec::new(),
         };
         walk.step_changed();
+        // Injects left unanswered in an earlier sitting wait for `a` rather than jumping up.
+        walk.deferred = walk.pending_injects();
+        // A new exercise opens on its briefing: the story the team reads before the first step.
+        if walk.session.state().events == 1 && walk.is_exercise() && walk.briefing().is_some() {
+            walk.dialog = Some(Dialog::Briefing { scroll: 0 });
+        }
         walk
     }
 
@@ -508,12 +659,33 @@ impl<C: Clock> Walk<C> {
             note: None,
             signed_by: None,
         }) {
+            let folder =
+                crate::sanitize::for_terminal(&self.session.folder().display().to_string())
+                    .into_owned();
             self.status = Some(match reports {
-                Ok(files) => Status::Info(format!(
-                    "Sealed. The report ({} files) is in {}/report/.",
-                    files.len(),
-                    crate::sanitize::for_terminal(&self.session.folder().display().to_string())
-                )),
+                Ok(files) => {
+                    let in_folder = |dir: &str| {
+                        files
+                            .iter()
+                            .filter(|f| f.file.starts_with(&format!("{dir}/")))
+                            .count()
+                    };
+                    let (report, review) = (in_folder("report"), in_folder("review"));
+                    Status::Info(if !self.is_exercise() {
+                        format!("Sealed. The report ({report} files) is in {folder}/report/.")
+                    } else if review > 0 {
+                        format!(
+                            "Sealed. The review ({review} files) is in {folder}/review/, the \
+                             report ({report} files) in report/."
+                        )
+                    } else {
+                        format!(
+                            "Sealed. The report ({report} files) is in {folder}/report/; for \
+                             the after-action review: custody review {}",
+                            crate::sanitize::for_terminal(&self.session.state().started.session)
+                        )
+                    })
+                }
                 Err(why) => Status::Warning(format!(
                     "Sealed, but the report could not be written ({}); make it with `custody \
                      report {}`.",
@@ -633,6 +805,10 @@ impl<C: Clock> Walk<C> {
             Some(Dialog::Note(i) | Dialog::Skip(i) | Dialog::Reason { input: i, .. }) => {
                 i.paste(text);
             }
+            Some(Dialog::Inject(d)) => d.input.paste(text),
+            Some(Dialog::Clock(ClockDialog {
+                custom: Some(i), ..
+            })) => i.paste(text),
             Some(_) => {}
             None => {
                 if let Some((_, form)) = &mut self.form {
@@ -661,6 +837,9 @@ impl<C: Clock> Walk<C> {
             // While a command or hashing runs: notes, help, scrolling, stopping it, quitting
             // (which stops it first). The step cannot change until its result is journaled.
             let what = job.what();
+            if self.exercise_key(key) {
+                return;
+            }
             match key.code {
                 KeyCode::Esc => self.dialog = Some(Dialog::StopJob),
                 KeyCode::Char('q') => self.dialog = Some(Dialog::Quit),
@@ -692,6 +871,9 @@ impl<C: Clock> Walk<C> {
                 }
                 FormKey::Ignored => {}
             }
+        }
+        if self.exercise_key(key) {
+            return;
         }
         match key.code {
             KeyCode::Char('q') => self.dialog = Some(Dialog::Quit),
@@ -871,6 +1053,11 @@ impl<C: Clock> Walk<C> {
             key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
         self.dialog = match dialog {
             Dialog::Help => None,
+            Dialog::Sealing => Some(Dialog::Sealing),
+            Dialog::Briefing { scroll } => self.briefing_key(scroll, key),
+            Dialog::Inject(d) => self.inject_key(d, key),
+            Dialog::Injects(list) => self.injects_key(list, key),
+            Dialog::Clock(d) => self.clock_key(d, key),
             Dialog::Run {
                 argv,
                 changes_system,
@@ -932,10 +1119,9 @@ impl<C: Clock> Walk<C> {
                 _ => Some(Dialog::Quit),
             },
             Dialog::Seal => match key.code {
-                KeyCode::Char('y' | 'Y') => {
-                    self.seal();
-                    self.dialog.take()
-                }
+                // Writing the report (and an exercise's review) takes seconds: say so on the
+                // screen first; the next tick seals.
+                KeyCode::Char('y' | 'Y') => Some(Dialog::Sealing),
                 KeyCode::Char('n' | 'N') | KeyCode::Esc => None,
                 _ => Some(Dialog::Seal),
             },

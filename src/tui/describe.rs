@@ -78,7 +78,10 @@ pub fn event(event: &Event) -> String {
             format!("handed {} from {} to {}", t.items, t.from.name, t.to.name)
         }
         Body::InjectReleased(i) => format!("inject: {}", i.title),
-        Body::InjectAnswered(a) => format!("answered inject {}: {}", a.inject, a.answer),
+        Body::InjectAnswered(a) => match &a.by {
+            Some(by) => format!("{by} answered inject {}: {}", a.inject, a.answer),
+            None => format!("answered inject {}: {}", a.inject, a.answer),
+        },
         Body::ClockChanged(c) => clock_change(c),
         Body::DeadlinePassed(d) => format!("deadline passed: {}", d.label),
         Body::Paused(p) => match &p.reason {

@@ -3,8 +3,9 @@
 //! Three parts, kept apart: [`app`] holds the state and maps keys to actions (every change of
 //! the session goes through [`crate::session::Session::apply`], so the journal is written before
 //! the screen shows anything as done); [`view`] draws that state and nothing else; this module
-//! runs the loop that joins them to the terminal. [`form`], [`input`] and [`markdown`] are the
-//! pieces the view and the app share; [`theme`] decides colours and symbols from the
+//! runs the loop that joins them to the terminal. [`exercise`] adds what only exercises have:
+//! the briefing, injects and the facilitator's clock. [`form`], [`input`] and [`markdown`] are
+//! the pieces the view and the app share; [`theme`] decides colours and symbols from the
 //! environment (`NO_COLOR`, the locale).
 //!
 //! The loop is synchronous: it draws, waits up to a quarter of a second for a key (so that the
@@ -16,6 +17,7 @@
 
 pub mod app;
 pub mod describe;
+pub mod exercise;
 pub mod form;
 pub mod input;
 pub mod job;

@@ -2,10 +2,11 @@
 //! writes into the frame; it never writes the journal, reads a file or asks the clock anything
 //! the session's clock does not say.
 //!
-//! The walk screen, top to bottom: the exercise banner (exercises only), a two-line header
-//! (runbook, case, people; UTC and local time, time since start), then the path through the
-//! runbook and the deadlines on the left and the current step on the right, the last journal
-//! entries, a status line when there is something to say, and the keys.
+//! The walk screen, top to bottom: the exercise banner with the exercise clock (exercises
+//! only), a two-line header (runbook, case, people; UTC and local time, time since start), then
+//! the path through the runbook and the deadlines on the left and the current step on the
+//! right, the last journal entries, a status line when there is something to say, and the
+//! keys. An exercise's dialogs (briefing, inject, inject list, clock) are drawn at the end.
 
 use chrono::{DateTime, FixedOffset, Utc};
 use ratatui::Frame;
@@ -17,6 +18,7 @@ use unicode_width::UnicodeWidthStr;
 
 use super::app::{App, Dialog, Picker, Screen, StartScreen, Status, Walk};
 use super::describe;
+use super::exercise::{self, ClockRow, InjectStatus};
 use super::form::Form;
 use super::job::Job;
 use super::markdown;
@@ -182,33 +184,39 @@ fn picker(p: &Picker, theme: &Theme, frame: &mut Frame) {
 }
 
 fn start(s: &StartScreen, theme: &Theme, frame: &mut Frame) {
+    let exercise = s.exercise.as_deref();
     let [top, body, keys] = Layout::vertical([
-        Constraint::Length(2),
+        Constraint::Length(2 + u16::from(exercise.is_some())),
         Constraint::Min(4),
         Constraint::Length(1),
     ])
     .areas(frame.area());
-    frame.render_widget(
-        Paragraph::new(vec![
-            Line::styled(
-                fit(
-                    &format!("Start: {}", safe(&s.offer.runbook.title)),
-                    usize::from(top.width),
-                    theme,
-                ),
-                theme.title(),
-            ),
-            match &s.error {
-                Some(e) => Line::styled(safe(e), theme.alarm()),
-                None => Line::styled(
-                    "Who you are and which case this is. Enter on the last field starts.",
-                    theme.dim(),
-                ),
-            },
-        ])
-        .wrap(Wrap { trim: true }),
-        top,
-    );
+    let width = usize::from(top.width);
+    let mut lines = Vec::new();
+    let title = match exercise {
+        Some(e) => {
+            lines.push(Line::styled(format!("{BANNER:^width$}"), theme.banner()));
+            match &e.scenario {
+                Some(scenario) => format!("Exercise: {}", safe(&scenario.title)),
+                None => format!("Exercise: {}", safe(&s.offer.runbook.title)),
+            }
+        }
+        None => format!("Start: {}", safe(&s.offer.runbook.title)),
+    };
+    lines.push(Line::styled(fit(&title, width, theme), theme.title()));
+    lines.push(match (&s.error, exercise.and_then(|e| e.notice.as_ref())) {
+        (Some(e), _) => Line::styled(safe(e), theme.alarm()),
+        (None, Some(notice)) => Line::styled(fit(&safe(notice), width, theme), theme.current()),
+        (None, None) if exercise.is_some() => Line::styled(
+            "Who runs it, who plays, which case. Enter on the last field starts.",
+            theme.dim(),
+        ),
+        (None, None) => Line::styled(
+            "Who you are and which case this is. Enter on the last field starts.",
+            theme.dim(),
+        ),
+    });
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), top);
     let inner = body.inner(Margin::new(1, 1));
     let (lines, cursor, focus_line) = form_lines(&s.form, inner.width, theme, true);
     let scroll = scroll_for(focus_line, 0, inner.height, lines.len());
@@ -483,7 +491,18 @@ fn walk<C: Clock>(w: &Walk<C>, theme: &Theme, frame: &mut Frame) {
     let state = w.session.state();
     let exercise = state.started.mode == Mode::Exercise;
     let area = frame.area();
-    let status_height = u16::from(w.status.is_some());
+    let pending = if exercise {
+        w.session.unanswered_injects().len()
+    } else {
+        0
+    };
+    // With nothing else to say, the status line reminds the team of injects left for later.
+    let reminder = w
+        .pending_hint()
+        .filter(|_| !matches!(w.dialog, Some(Dialog::Inject(_))))
+        .map(Status::Warning);
+    let status_line = w.status.as_ref().or(reminder.as_ref());
+    let status_height = u16::from(status_line.is_some());
     let journal_height = match area.height {
         40.. => 10,
         30..40 => 6,
@@ -499,8 +518,17 @@ fn walk<C: Clock>(w: &Walk<C>, theme: &Theme, frame: &mut Frame) {
     ])
     .areas(area);
     if exercise {
-        let width = usize::from(banner.width);
-        let text = format!("{BANNER:^width$}");
+        // Once sealed, the story's clock stops where the record ends.
+        let reading = state
+            .sealed
+            .map_or_else(|| w.session.session_time(), |t| state.session_time(t));
+        let clock = BannerClock {
+            reading: local(reading, w.session.clock().offset_at(reading)),
+            elapsed: (reading - state.started_at).num_seconds(),
+            speed: state.clock.speed(),
+            held: state.clock.is_held(),
+        };
+        let text = banner_text(usize::from(banner.width), &clock, theme);
         frame.render_widget(Paragraph::new(Line::styled(text, theme.banner())), banner);
     }
     render_header(w, theme, header, frame);
@@ -514,7 +542,7 @@ fn walk<C: Clock>(w: &Walk<C>, theme: &Theme, frame: &mut Frame) {
     render_left(w, theme, left, frame);
     render_step(w, theme, right, frame);
     render_journal(w, theme, journal, frame);
-    if let Some(s) = &w.status {
+    if let Some(s) = status_line {
         let (text, style) = match s {
             Status::Info(t) => (t, theme.current()),
             Status::Warning(t) => (t, theme.warning()),
@@ -527,10 +555,75 @@ fn walk<C: Clock>(w: &Walk<C>, theme: &Theme, frame: &mut Frame) {
             status,
         );
     }
-    frame.render_widget(Paragraph::new(walk_keys(w, theme)), keys);
+    frame.render_widget(
+        Paragraph::new(keys_line(
+            &fit_keys(walk_keys(w, pending), usize::from(keys.width)),
+            theme,
+        )),
+        keys,
+    );
     if let Some(dialog) = &w.dialog {
         render_dialog(w, dialog, theme, frame);
     }
+}
+
+/// The exercise clock as the banner shows it.
+#[derive(Debug, Clone, Copy)]
+pub struct BannerClock {
+    /// Exercise time, in local time.
+    pub reading: DateTime<FixedOffset>,
+    /// Exercise time since the start, in seconds.
+    pub elapsed: i64,
+    pub speed: u32,
+    /// The facilitator paused it.
+    pub held: bool,
+}
+
+/// The exercise banner for `width` columns: the words that cannot be missed, then as much of
+/// the exercise clock as fits (its reading, the time since the start as `T+`, the speed when
+/// not 1x, and PAUSED, which gives way last), centred.
+pub fn banner_text(width: usize, clock: &BannerClock, theme: &Theme) -> String {
+    let t = clock.reading;
+    let full = t.format("%a %d %b %H:%M:%S").to_string();
+    let seconds = t.format("%d %b %H:%M:%S").to_string();
+    let minutes = t.format("%d %b %H:%M").to_string();
+    let short = t.format("%H:%M").to_string();
+    let elapsed = format!("T+{}", describe::duration(clock.elapsed));
+    let mut tail = Vec::new();
+    if clock.speed != 1 {
+        tail.push(format!("{}x", clock.speed));
+    }
+    if clock.held {
+        tail.push("PAUSED".to_owned());
+    }
+    let tail = tail.join(" ");
+    let paused = if clock.held { "PAUSED" } else { "" };
+    let candidates: [&[&str]; 11] = [
+        &[BANNER, &format!("clock {full}"), &elapsed, &tail],
+        &[BANNER, &format!("clock {seconds}"), &elapsed, &tail],
+        &[BANNER, &format!("clock {minutes}"), &elapsed, &tail],
+        &[BANNER, &minutes, &elapsed, &tail],
+        &[BANNER, &short, &elapsed, &tail],
+        &[BANNER, &short, &tail],
+        &[BANNER, &tail],
+        &["EXERCISE", &short, &tail],
+        &["EXERCISE", &tail],
+        &["EXERCISE", paused],
+        &["EXERCISE"],
+    ];
+    let text = candidates
+        .iter()
+        .map(|parts| {
+            parts
+                .iter()
+                .filter(|p| !p.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join("  ")
+        })
+        .find(|text| text.width() <= width)
+        .unwrap_or_else(|| fit("EXERCISE", width, theme));
+    format!("{text:^width$}")
 }
 
 fn render_header<C: Clock>(w: &Walk<C>, theme: &Theme, area: Rect, frame: &mut Frame) {
@@ -542,6 +635,9 @@ fn render_header<C: Clock>(w: &Walk<C>, theme: &Theme, area: Rect, frame: &mut F
     let mut people = format!("operator {}", safe(&s.operator));
     if let Some(witness) = &s.witness {
         people = format!("{people}, witness {}", safe(witness));
+    }
+    if let Some(facilitator) = &s.facilitator {
+        people = format!("{people}, facilitator {}", safe(facilitator));
     }
     let first = format!(
         "{} {} | case {} | {} | {}",
@@ -689,7 +785,8 @@ fn path_lines<C: Clock>(w: &Walk<C>, theme: &Theme, width: u16) -> (Vec<Line<'st
 }
 
 fn deadline_lines<C: Clock>(w: &Walk<C>, theme: &Theme, width: u16) -> Vec<Line<'static>> {
-    let now = w.session.clock().now();
+    // Deadlines count in session time: the exercise clock's, in an exercise.
+    let now = w.session.session_time();
     let width = usize::from(width);
     let mut lines = Vec::new();
     for d in w.session.deadlines() {
@@ -1226,14 +1323,28 @@ fn finished_lines<C: Clock>(
     lines.push(Line::default());
     if state.sealed.is_some() {
         let reports = w.recent.iter().rev().find_map(|e| match &e.body {
-            crate::journal::Body::ReportWritten(r) => Some(r.files.len()),
+            crate::journal::Body::ReportWritten(r) => {
+                let count = |dir: &str| {
+                    r.files
+                        .iter()
+                        .filter(|f| f.file.starts_with(&format!("{dir}/")))
+                        .count()
+                };
+                Some((count("report"), count("review")))
+            }
             _ => None,
         });
-        if let Some(n) = reports {
+        if let Some((n, review)) = reports {
+            let review = if review > 0 {
+                format!(", the after-action review ({review} files) in review/")
+            } else {
+                String::new()
+            };
             hint(
                 lines,
                 &format!(
-                    "The report ({n} files) is in the folder report/ of the session folder: {}",
+                    "The report ({n} files) is in the folder report/{review} of the session \
+                     folder: {}",
                     safe(&w.session.folder().display().to_string())
                 ),
                 width,
@@ -1281,27 +1392,58 @@ fn render_journal<C: Clock>(w: &Walk<C>, theme: &Theme, area: Rect, frame: &mut 
     );
 }
 
-fn walk_keys<C: Clock>(w: &Walk<C>, theme: &Theme) -> Line<'static> {
+type Keys = Vec<(&'static str, &'static str)>;
+
+/// The keys that work now, most useful first. In an exercise, with `pending` injects waiting
+/// for an answer, `a` comes second, and the facilitator's `i` and `t` before help.
+fn walk_keys<C: Clock>(w: &Walk<C>, pending: usize) -> Keys {
+    let mut keys = step_keys(w);
+    let sealed = w.session.state().sealed.is_some();
+    if w.is_exercise() && !sealed && !(w.typing && w.form.is_some()) {
+        if pending > 0 {
+            keys.insert(1.min(keys.len()), ("a", "answer inject"));
+        }
+        let at = keys
+            .iter()
+            .position(|(k, _)| *k == "?")
+            .unwrap_or(keys.len());
+        keys.splice(at..at, [("i", "injects"), ("t", "clock")]);
+    }
+    keys
+}
+
+/// Leaves out the least needed keys until the line fits `width` (all are in the help).
+fn fit_keys(mut keys: Keys, width: usize) -> Keys {
+    let wide = |keys: &Keys| -> usize {
+        keys.iter()
+            .map(|(k, what)| k.width() + 1 + what.width() + 2)
+            .sum::<usize>()
+            .saturating_sub(2)
+    };
+    for drop in ["Up/Down", "t", "i", "s", "r", "n"] {
+        if wide(&keys) <= width {
+            break;
+        }
+        keys.retain(|(k, _)| *k != drop);
+    }
+    keys
+}
+
+fn step_keys<C: Clock>(w: &Walk<C>) -> Keys {
     let state = w.session.state();
     if w.typing && w.form.is_some() {
-        return keys_line(
-            &[
-                ("Tab", "next field"),
-                ("Enter", "next/record"),
-                ("Esc", "leave the form"),
-                ("F1", "help"),
-            ],
-            theme,
-        );
+        return vec![
+            ("Tab", "next field"),
+            ("Enter", "next/record"),
+            ("Esc", "leave the form"),
+            ("F1", "help"),
+        ];
     }
     let Some(step) = w.session.current_step() else {
         return if state.sealed.is_some() {
-            keys_line(&[("q", "quit"), ("?", "help")], theme)
+            vec![("q", "quit"), ("?", "help")]
         } else {
-            keys_line(
-                &[("S", "seal"), ("n", "note"), ("q", "quit"), ("?", "help")],
-                theme,
-            )
+            vec![("S", "seal"), ("n", "note"), ("q", "quit"), ("?", "help")]
         };
     };
     if let Some(job) = &w.job {
@@ -1309,10 +1451,7 @@ fn walk_keys<C: Clock>(w: &Walk<C>, theme: &Theme) -> Line<'static> {
             Job::Command(_) => "stop the command",
             Job::Hash(_) => "stop the hashing",
         };
-        return keys_line(
-            &[("Esc", esc), ("n", "note"), ("?", "help"), ("q", "quit")],
-            theme,
-        );
+        return vec![("Esc", esc), ("n", "note"), ("?", "help"), ("q", "quit")];
     }
     let main = match step.kind {
         StepKind::Checklist { .. } => ("Space", "confirm item"),
@@ -1328,31 +1467,25 @@ fn walk_keys<C: Clock>(w: &Walk<C>, theme: &Theme) -> Line<'static> {
             ("Enter", "run")
         }
         StepKind::Command { .. } => {
-            return keys_line(
-                &[
-                    ("Enter", "go on"),
-                    ("r", "run again"),
-                    ("n", "note"),
-                    ("s", "skip"),
-                    ("?", "help"),
-                    ("q", "quit"),
-                ],
-                theme,
-            );
+            return vec![
+                ("Enter", "go on"),
+                ("r", "run again"),
+                ("n", "note"),
+                ("s", "skip"),
+                ("?", "help"),
+                ("q", "quit"),
+            ];
         }
         _ => ("Enter", "done"),
     };
-    keys_line(
-        &[
-            main,
-            ("Up/Down", "move"),
-            ("n", "note"),
-            ("s", "skip"),
-            ("?", "help"),
-            ("q", "quit"),
-        ],
-        theme,
-    )
+    vec![
+        main,
+        ("Up/Down", "move"),
+        ("n", "note"),
+        ("s", "skip"),
+        ("?", "help"),
+        ("q", "quit"),
+    ]
 }
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
@@ -1374,7 +1507,7 @@ fn render_dialog<C: Clock>(w: &Walk<C>, dialog: &Dialog, theme: &Theme, frame: &
         match dialog {
             Dialog::Help => (
                 "Help",
-                help_lines(theme),
+                help_lines(theme, w.is_exercise(), w.briefing().is_some()),
                 None,
                 keys_line(&[("any key", "close")], theme),
             ),
@@ -1386,6 +1519,38 @@ fn render_dialog<C: Clock>(w: &Walk<C>, dialog: &Dialog, theme: &Theme, frame: &
                 None,
                 keys_line(&[("y", "quit"), ("n/Esc", "stay")], theme),
             ),
+            Dialog::Sealing => (
+                "Sealing",
+                vec![Line::from(if w.is_exercise() {
+                    "Writing the report and the after-action review, then sealing. This takes a few seconds."
+                } else {
+                    "Writing the report, then sealing. This takes a few seconds."
+                })],
+                None,
+                Line::default(),
+            ),
+            Dialog::Seal if w.is_exercise() => {
+                let mut text = vec![Line::from(
+                    "Sealing writes the report and the after-action review into the session folder (report/ and review/), records their hashes, and closes the journal for good: nothing can be added after it.",
+                )];
+                let pending = w.session.unanswered_injects().len();
+                if pending > 0 {
+                    text.push(Line::default());
+                    text.push(Line::styled(
+                        format!(
+                            "{} released and not answered: press n, then a to answer; or seal anyway, and the review shows no answer.",
+                            exercise::injects_count(pending)
+                        ),
+                        theme.warning(),
+                    ));
+                }
+                (
+                    "Seal the exercise?",
+                    text,
+                    None,
+                    keys_line(&[("y", "seal"), ("n/Esc", "not now")], theme),
+                )
+            }
             Dialog::Seal => (
                 "Seal the session?",
                 vec![Line::from(
@@ -1394,6 +1559,22 @@ fn render_dialog<C: Clock>(w: &Walk<C>, dialog: &Dialog, theme: &Theme, frame: &
                 None,
                 keys_line(&[("y", "seal"), ("n/Esc", "not now")], theme),
             ),
+            Dialog::Briefing { scroll } => {
+                render_briefing(w, *scroll, theme, frame);
+                return;
+            }
+            Dialog::Inject(d) => {
+                render_inject(w, d, theme, frame);
+                return;
+            }
+            Dialog::Injects(list) => {
+                render_injects(w, list, theme, frame);
+                return;
+            }
+            Dialog::Clock(d) => {
+                render_clock(w, d, theme, frame);
+                return;
+            }
             Dialog::WriteFailed { message, .. } => (
                 "The journal could not be written",
                 vec![
@@ -1573,8 +1754,8 @@ fn render_dialog<C: Clock>(w: &Walk<C>, dialog: &Dialog, theme: &Theme, frame: &
     }
 }
 
-fn help_lines(theme: &Theme) -> Vec<Line<'static>> {
-    let rows: &[(&str, &str)] = &[
+fn help_lines(theme: &Theme, exercise: bool, briefing: bool) -> Vec<Line<'static>> {
+    let mut rows: Vec<(&str, &str)> = vec![
         ("Enter", "confirm or complete the step; in a list, choose"),
         ("Space", "confirm the marked checklist item"),
         ("Up/Down, j/k", "move in a list"),
@@ -1587,6 +1768,18 @@ fn help_lines(theme: &Theme) -> Vec<Line<'static>> {
         ("q, Ctrl-C", "quit (asks; the session can be resumed)"),
         ("?, F1", "this help"),
     ];
+    if exercise {
+        let at = rows.len() - 2;
+        let mut more = vec![
+            ("i", "injects: see them all, release one (facilitator)"),
+            ("t", "exercise clock: pause, speed up, move on"),
+            ("a", "answer an inject left for later"),
+        ];
+        if briefing {
+            more.push(("b", "read the briefing again"));
+        }
+        rows.splice(at..at, more);
+    }
     let mut lines: Vec<Line<'static>> = rows
         .iter()
         .map(|(k, what)| {
@@ -1601,4 +1794,467 @@ fn help_lines(theme: &Theme) -> Vec<Line<'static>> {
         "Everything is written to the journal, with the time, before the screen shows it. There is no undo: a correction is a new entry (a note, or going back), and shows as such.",
     ));
     lines
+}
+
+/// Clears a box of `width` x `height` in the middle of the screen, draws its border with
+/// `title` on top and `keys` at the bottom, and returns the room inside (a column of margin
+/// each side).
+fn dialog_box(
+    frame: &mut Frame,
+    title: Line<'static>,
+    keys: Line<'static>,
+    (width, height): (u16, u16),
+    theme: &Theme,
+) -> Rect {
+    let rect = centered(frame.area(), width, height);
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered()
+        .border_set(theme.border())
+        .title(title)
+        .title_bottom(keys);
+    let inner = block.inner(rect).inner(Margin::new(1, 0));
+    frame.render_widget(block, rect);
+    inner
+}
+
+/// The width of a dialog on this screen, and the width of the text inside it.
+fn dialog_width(area: Rect) -> (u16, u16) {
+    let width = area.width.saturating_sub(8).min(72);
+    (width, width.saturating_sub(4))
+}
+
+fn to_u16(n: usize) -> u16 {
+    u16::try_from(n).unwrap_or(u16::MAX)
+}
+
+/// The scenario's briefing, scrolled `scroll` lines down.
+fn render_briefing<C: Clock>(w: &Walk<C>, scroll: u16, theme: &Theme, frame: &mut Frame) {
+    let area = frame.area();
+    let (width, inner_width) = dialog_width(area);
+    let mut lines = Vec::new();
+    if let Some(scenario) = w.session.scenario() {
+        for part in wrap_plain(&safe(&scenario.title), usize::from(inner_width)) {
+            lines.push(Line::styled(part, theme.title()));
+        }
+        lines.push(Line::default());
+    }
+    lines.extend(markdown::render(
+        w.briefing().unwrap_or_default(),
+        inner_width,
+        theme.markdown(),
+    ));
+    let height = to_u16(lines.len()).saturating_add(3);
+    let first = w.session.state().events <= 1;
+    let keys = keys_line(
+        &[
+            ("Enter", if first { "begin" } else { "close" }),
+            ("Up/Down, PgUp/PgDn", "read"),
+        ],
+        theme,
+    );
+    let title = Line::styled(" Briefing: read it to the team ", theme.title());
+    let inner = dialog_box(frame, title, keys, (width, height), theme);
+    let text_height = inner.height.saturating_sub(1);
+    let max = to_u16(lines.len()).saturating_sub(text_height);
+    let scroll = scroll.min(max);
+    let more = if scroll < max {
+        "more below: Down, PgDn"
+    } else if scroll > 0 {
+        "the end"
+    } else {
+        ""
+    };
+    frame.render_widget(
+        Paragraph::new(lines).scroll((scroll, 0)),
+        Rect {
+            height: text_height,
+            ..inner
+        },
+    );
+    if inner.height > 0 {
+        frame.render_widget(
+            Paragraph::new(Line::styled(more, theme.dim()).right_aligned()),
+            Rect {
+                y: inner.bottom() - 1,
+                height: 1,
+                ..inner
+            },
+        );
+    }
+}
+
+/// An inject put to the team: what happens, the question, their answer and who gives it.
+fn render_inject<C: Clock>(
+    w: &Walk<C>,
+    d: &super::exercise::InjectDialog,
+    theme: &Theme,
+    frame: &mut Frame,
+) {
+    let area = frame.area();
+    let (width, inner_width) = dialog_width(area);
+    let text_width = usize::from(inner_width);
+    let mut head: Vec<Line<'static>> = wrap_plain(&safe(&d.title), text_width)
+        .into_iter()
+        .map(|l| Line::styled(l, theme.title()))
+        .collect();
+    if let Some(body) = &d.body {
+        head.push(Line::default());
+        head.extend(markdown::render(body, inner_width, theme.markdown()));
+    }
+    if let Some(prompt) = &d.prompt {
+        head.push(Line::default());
+        head.extend(
+            markdown::render(prompt, inner_width, theme.markdown())
+                .into_iter()
+                .map(|l| l.patch_style(theme.current())),
+        );
+    }
+    head.push(Line::default());
+    head.push(Line::styled("The team's answer:", theme.title()));
+    let mut tail = Vec::new();
+    if let Some((name, role)) = d.people.get(d.by) {
+        let mut spans = vec![
+            Span::raw("Answered by: "),
+            Span::styled(format!("{} ({})", safe(name), safe(role)), theme.title()),
+        ];
+        if d.people.len() > 1 {
+            spans.push(Span::styled("  Tab: someone else", theme.dim()));
+        }
+        tail.push(Line::from(spans));
+    }
+    if let Some(message) = &d.message {
+        tail.push(Line::styled(
+            fit(&safe(message), text_width, theme),
+            theme.warning(),
+        ));
+    }
+    let (input_lines, (cx, cy)) = d.input.lines(inner_width);
+    // The room inside the biggest box: the answer keeps at least a line, the text above it
+    // gives way at its end first.
+    let room = usize::from(area.height.saturating_sub(4));
+    let head_height = head.len().min(room.saturating_sub(tail.len() + 1));
+    let input_height = input_lines
+        .len()
+        .clamp(3, 8)
+        .min(room.saturating_sub(head_height + tail.len()))
+        .max(1);
+    let height = to_u16(head_height + input_height + tail.len() + 2);
+    let others = w.session.unanswered_injects().len().saturating_sub(1);
+    let mut title = vec![Span::styled(" INJECT ", theme.banner())];
+    if others > 0 {
+        title.push(Span::styled(
+            format!(" {others} more waiting "),
+            theme.title(),
+        ));
+    }
+    let mut keys = vec![("Enter", "record"), ("Ctrl-J", "new line")];
+    if d.people.len() > 1 {
+        keys.push(("Tab", "who answers"));
+    }
+    keys.push(("Esc", "answer later"));
+    let inner = dialog_box(
+        frame,
+        Line::from(title),
+        keys_line(&keys, theme),
+        (width, height),
+        theme,
+    );
+    let [head_area, input_area, tail_area] = Layout::vertical([
+        Constraint::Length(to_u16(head_height)),
+        Constraint::Length(to_u16(input_height)),
+        Constraint::Min(0),
+    ])
+    .areas(inner);
+    frame.render_widget(Paragraph::new(head), head_area);
+    let offset = (usize::from(cy) + 1).saturating_sub(usize::from(input_area.height));
+    frame.render_widget(
+        Paragraph::new(input_lines)
+            .scroll((to_u16(offset), 0))
+            .style(theme.selected()),
+        input_area,
+    );
+    frame.render_widget(Paragraph::new(tail), tail_area);
+    let row = usize::from(cy).saturating_sub(offset);
+    if input_area.height > 0 && row < usize::from(input_area.height) {
+        frame.set_cursor_position((input_area.x + cx, input_area.y + to_u16(row)));
+    }
+}
+
+/// Where an inject stands, in words, with exercise-clock times in local time.
+fn inject_status_text<C: Clock>(w: &Walk<C>, status: InjectStatus) -> String {
+    let at = |t: DateTime<Utc>| {
+        local(t, w.session.clock().offset_at(t))
+            .format("%H:%M")
+            .to_string()
+    };
+    match status {
+        InjectStatus::Waiting => "waiting".into(),
+        InjectStatus::Due => "due now".into(),
+        InjectStatus::Released(t) => format!("released {}, not answered yet", at(t)),
+        InjectStatus::Answered(t) => format!("answered {}", at(t)),
+    }
+}
+
+/// The facilitator's list: every inject, how it comes and where it stands. What a good answer
+/// covers (`expect`) is for the review and is never shown here.
+fn render_injects<C: Clock>(
+    w: &Walk<C>,
+    list: &super::exercise::InjectList,
+    theme: &Theme,
+    frame: &mut Frame,
+) {
+    let area = frame.area();
+    let (width, inner_width) = dialog_width(area);
+    let text_width = usize::from(inner_width);
+    let marks = theme.marks();
+    let due = w.session.injects_due();
+    let injects = &w.session.runbook().injects;
+    let mut head: Vec<Line<'static>> = wrap_plain(
+        "Every inject of this exercise. Enter releases the marked one now; the team sees it at once. Times are on the exercise clock.",
+        text_width,
+    )
+    .into_iter()
+    .map(|l| Line::styled(l, theme.dim()))
+    .collect();
+    head.push(Line::default());
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    for (n, inject) in injects.iter().enumerate() {
+        let selected = n == list.selected;
+        let status = exercise::inject_status(&w.session, &inject.id, &due);
+        let mark = if selected { marks.current } else { " " };
+        lines.push(Line::styled(
+            fit(
+                &format!("{mark} {}", safe(&w.session.render(&inject.title))),
+                text_width,
+                theme,
+            ),
+            if selected {
+                theme.selected()
+            } else {
+                Style::new()
+            },
+        ));
+        let style = match status {
+            InjectStatus::Released(_) => theme.warning(),
+            InjectStatus::Answered(_) => theme.done(),
+            InjectStatus::Due => theme.current(),
+            InjectStatus::Waiting => theme.dim(),
+        };
+        lines.push(Line::styled(
+            fit(
+                &format!(
+                    "    {}: {}",
+                    safe(&exercise::trigger(inject)),
+                    inject_status_text(w, status)
+                ),
+                text_width,
+                theme,
+            ),
+            style,
+        ));
+    }
+    if injects.is_empty() {
+        lines.push(Line::from("This exercise has no injects."));
+    }
+    let mut foot: Vec<Line<'static>> = Vec::new();
+    let selected_title = injects
+        .get(list.selected)
+        .map(|i| safe(&w.session.render(&i.title)))
+        .unwrap_or_default();
+    if list.confirm {
+        foot.push(Line::default());
+        for part in wrap_plain(&format!("Release \"{selected_title}\" now?"), text_width) {
+            foot.push(Line::styled(part, theme.current()));
+        }
+    } else if let Some(message) = &list.message {
+        let (text, style) = match message {
+            Status::Info(t) => (t, theme.current()),
+            Status::Warning(t) => (t, theme.warning()),
+        };
+        foot.push(Line::default());
+        foot.push(Line::styled(fit(&safe(text), text_width, theme), style));
+    }
+    let keys = if list.confirm {
+        keys_line(&[("y", "release"), ("n/Esc", "not now")], theme)
+    } else {
+        keys_line(
+            &[
+                ("Enter", "release/answer"),
+                ("Up/Down", "move"),
+                ("Esc", "close"),
+            ],
+            theme,
+        )
+    };
+    let height = to_u16(head.len() + lines.len() + foot.len() + 2);
+    let title = Line::styled(" Injects (facilitator) ", theme.title());
+    let inner = dialog_box(frame, title, keys, (width, height), theme);
+    let [head_area, list_area, foot_area] = Layout::vertical([
+        Constraint::Length(to_u16(head.len())),
+        Constraint::Min(1),
+        Constraint::Length(to_u16(foot.len())),
+    ])
+    .areas(inner);
+    frame.render_widget(Paragraph::new(head), head_area);
+    let scroll = scroll_for(list.selected * 2 + 1, 0, list_area.height, lines.len());
+    frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), list_area);
+    frame.render_widget(Paragraph::new(foot), foot_area);
+}
+
+/// The facilitator's exercise clock: its reading, and the changes on offer.
+fn render_clock<C: Clock>(
+    w: &Walk<C>,
+    d: &super::exercise::ClockDialog,
+    theme: &Theme,
+    frame: &mut Frame,
+) {
+    let area = frame.area();
+    let (width, inner_width) = dialog_width(area);
+    let text_width = usize::from(inner_width);
+    let state = w.session.state();
+    let clock = &state.clock;
+    let reading = w.session.session_time();
+    let offset = w.session.clock().offset_at(reading);
+    let mut lines = vec![
+        Line::from(vec![
+            Span::raw("Exercise time  "),
+            Span::styled(
+                local(reading, offset)
+                    .format("%a %Y-%m-%d %H:%M:%S")
+                    .to_string(),
+                theme.title(),
+            ),
+            Span::raw(format!(
+                " local {}",
+                crate::journal::event::format_offset(&offset)
+            )),
+        ]),
+        Line::from(format!(
+            "               {} UTC, T+{} since the start",
+            reading.format("%H:%M:%S"),
+            describe::duration((reading - state.started_at).num_seconds())
+        )),
+        if clock.is_held() {
+            Line::styled(
+                "PAUSED: exercise time stands still; nothing fires, deadlines wait.",
+                theme.warning(),
+            )
+        } else if clock.speed() == 1 {
+            Line::from("Running at real time (1x).")
+        } else {
+            Line::styled(
+                format!("Running at {}x real time.", clock.speed()),
+                theme.current(),
+            )
+        },
+        Line::default(),
+    ];
+    let rows = exercise::clock_rows();
+    let marks = theme.marks();
+    for (n, row) in rows.iter().enumerate() {
+        let text = match row {
+            ClockRow::PauseOrResume if clock.is_held() => "Resume the clock (p)".to_owned(),
+            ClockRow::PauseOrResume => "Pause the clock (p)".to_owned(),
+            ClockRow::Speed(1) => "Real time (1x)".to_owned(),
+            ClockRow::Speed(s) => format!(
+                "{s}x: a day passes in {}",
+                exercise::compact(86_400 / u64::from(*s))
+            ),
+            ClockRow::MoveOn(secs) => format!("Move on {}", exercise::compact(*secs)),
+            ClockRow::MoveOnBy => match &d.custom {
+                Some(input) => format!("Move on by: {}", input.text()),
+                None => "Move on by ... (type it, such as 2h30m)".to_owned(),
+            },
+        };
+        let now = matches!(row, ClockRow::Speed(s) if *s == clock.speed());
+        let text = format!(
+            "{} {text}{}",
+            if n == d.selected { marks.current } else { " " },
+            if now { "  (now)" } else { "" }
+        );
+        lines.push(Line::styled(
+            fit(&safe(&text), text_width, theme),
+            if n == d.selected {
+                theme.selected()
+            } else {
+                Style::new()
+            },
+        ));
+    }
+    lines.push(Line::default());
+    match &d.message {
+        Some(Status::Info(t)) => hint(&mut lines, &safe(t), inner_width, theme.current()),
+        Some(Status::Warning(t)) => hint(&mut lines, &safe(t), inner_width, theme.warning()),
+        None => hint(
+            &mut lines,
+            "Each change is journaled. Injects whose time comes fire when this closes.",
+            inner_width,
+            theme.dim(),
+        ),
+    }
+    let keys = if d.custom.is_some() {
+        keys_line(&[("Enter", "move on"), ("Esc", "back")], theme)
+    } else {
+        keys_line(
+            &[("Enter", "choose"), ("p", "pause/resume"), ("Esc", "close")],
+            theme,
+        )
+    };
+    let height = to_u16(lines.len() + 2);
+    let title = Line::styled(" Exercise clock (facilitator) ", theme.title());
+    let inner = dialog_box(frame, title, keys, (width, height), theme);
+    let focus = 4 + d.selected;
+    let scroll = scroll_for(focus, 0, inner.height, lines.len());
+    frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), inner);
+    if let Some(input) = &d.custom {
+        let prefix = "> Move on by: ".width();
+        let y = focus.saturating_sub(usize::from(scroll));
+        let x = prefix + input.text().width();
+        if y < usize::from(inner.height) && x < usize::from(inner.width) {
+            frame.set_cursor_position((inner.x + to_u16(x), inner.y + to_u16(y)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone as _;
+
+    fn clock(speed: u32, held: bool) -> BannerClock {
+        let offset = FixedOffset::east_opt(3600)
+            .unwrap_or_else(|| FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()));
+        BannerClock {
+            reading: offset
+                .with_ymd_and_hms(2026, 11, 24, 22, 55, 7)
+                .single()
+                .unwrap_or_else(|| unreachable!()),
+            elapsed: 20 * 3600 + 5 * 60,
+            speed,
+            held,
+        }
+    }
+
+    #[test]
+    fn the_banner_fits_every_width_and_keeps_what_matters_longest() {
+        let theme = Theme::plain();
+        let full = banner_text(80, &clock(24, true), &theme);
+        assert_eq!(
+            full.trim(),
+            "EXERCISE - NOT A REAL INCIDENT  clock Tue 24 Nov 22:55:07  T+20h 05m  24x PAUSED"
+        );
+        assert!(banner_text(60, &clock(24, true), &theme).contains("NOT A REAL INCIDENT"));
+        for width in 0..=130 {
+            for (speed, held) in [(1, false), (24, true), (3600, false)] {
+                let text = banner_text(width, &clock(speed, held), &theme);
+                assert_eq!(text.width(), width, "{width}: {text:?}");
+                if width >= 16 && held {
+                    assert!(text.contains("PAUSED"), "{width}: {text:?}");
+                }
+                if width >= 8 {
+                    assert!(text.contains("EXERCISE"), "{width}: {text:?}");
+                }
+            }
+        }
+    }
 }

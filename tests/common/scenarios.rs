@@ -453,3 +453,285 @@ pub fn normalise(from: &Path, to: &Path, host: &str, hostile: bool) {
     std::fs::write(to.join("journal.jsonl"), out).expect("the fixture journal");
     std::fs::copy(from.join("runbook.toml"), to.join("runbook.toml")).expect("the runbook copy");
 }
+
+/// The bundled night-shift scenario's text.
+pub const NIGHT_SHIFT: &str =
+    include_str!("../../runbooks/exercises/csam-discovery-night-shift.toml");
+
+/// An exercise session driven minute by minute (real time since the start), firing every
+/// inject and recording every deadline custody would, as the session screen does after each
+/// action.
+struct Drill<'c> {
+    session: Session<&'c ManualClock>,
+    clock: &'c ManualClock,
+    start: chrono::DateTime<chrono::Utc>,
+}
+
+impl Drill<'_> {
+    fn at(&self, minute: i64) {
+        self.clock.set(self.start + Duration::minutes(minute));
+    }
+
+    fn apply(&mut self, action: Action) {
+        let what = format!("{action:?}");
+        self.session
+            .apply(action)
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        loop {
+            let due: Vec<String> = self
+                .session
+                .injects_due()
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            if due.is_empty() {
+                break;
+            }
+            for inject in due {
+                self.session
+                    .apply(Action::InjectDue { inject })
+                    .expect("a due inject is released");
+            }
+        }
+        for deadline in self.session.deadlines_to_record() {
+            self.session
+                .apply(Action::DeadlinePassed { deadline })
+                .expect("a deadline's passing is recorded");
+        }
+    }
+
+    /// Does everything the current step asks, at `minute`.
+    fn step(&mut self, minute: i64) {
+        self.at(minute);
+        let id = self.session.current_step().expect("a step").id.clone();
+        while self.session.current_step().map(|s| s.id.as_str()) == Some(id.as_str()) {
+            let action = next_action(&self.session, 0).expect("an action");
+            self.apply(action);
+        }
+    }
+
+    fn decide(&mut self, minute: i64, step: &str, choice: &str, reason: &str) {
+        self.at(minute);
+        assert_eq!(
+            self.session.current_step().map(|s| s.id.as_str()),
+            Some(step)
+        );
+        self.apply(Action::Decide {
+            choice: choice.into(),
+            reason: reason.into(),
+        });
+    }
+
+    fn answer(&mut self, minute: i64, inject: &str, answer: &str, by: &str) {
+        self.at(minute);
+        self.apply(Action::AnswerInject {
+            inject: inject.into(),
+            answer: answer.into(),
+            by: Some(by.into()),
+        });
+    }
+
+    fn clock_change(
+        &mut self,
+        minute: i64,
+        change: custody::journal::event::ClockChange,
+        amount: u64,
+    ) {
+        self.at(minute);
+        self.apply(Action::Clock { change, amount });
+    }
+
+    fn note(&mut self, minute: i64, text: &str) {
+        self.at(minute);
+        self.apply(Action::Note { text: text.into() });
+    }
+}
+
+/// The night-shift exercise of the flagship runbook, played to the end with known times and
+/// sealed: `tests/review.rs` checks the review's figures against this script. With `text`, every
+/// free text the team writes (answers, reasons, notes, the skip's reason) and the participants'
+/// names carry it (hostile text, say).
+///
+/// Real time, in minutes since the start (`R`), and the exercise time it gives (`E`):
+/// the clock runs 10x from R26 to R29, is paused from R32 to R42, moved on by 20 h at R99 and by
+/// 4 h at R104, and stands still while work is paused from R105 to R125.
+pub fn night_shift(dir: &Path, text: Option<&str>) -> PathBuf {
+    use custody::journal::event::{ClockChange, Participant};
+    let clock = clock();
+    let mut s = start("csam-discovery", Mode::Exercise);
+    let say = |words: &str| text.map_or_else(|| words.to_owned(), str::to_owned);
+    // Names cannot hold control characters.
+    let name = |base: &str| match text {
+        Some(t) => format!(
+            "{base} {}",
+            t.chars().filter(|c| !c.is_control()).collect::<String>()
+        ),
+        None => base.to_owned(),
+    };
+    s.scenario_text = Some(NIGHT_SHIFT.to_owned());
+    s.facilitator = Some(name("C. Bakker"));
+    s.participants = vec![
+        Participant {
+            name: name("A. Jansen"),
+            role: "on-call security engineer".into(),
+        },
+        Participant {
+            name: name("R. Bakker"),
+            role: "duty manager".into(),
+        },
+        Participant {
+            name: name("S. Visser"),
+            role: "backup engineer".into(),
+        },
+    ];
+    let engineer = name("A. Jansen");
+    let manager = name("R. Bakker");
+    let session = Session::create(dir, &s, &clock).expect("an exercise session");
+    let start = clock.now();
+    let mut d = Drill {
+        session,
+        clock: &clock,
+        start,
+    };
+    d.step(4); // stop
+    d.step(7); // keep-it-quiet; record-discovery starts: `finder-opened-files` fires at R7
+    d.answer(
+        12,
+        "finder-opened-files",
+        &say("Record it as a fact in the viewed field: Sam opened two files at 02:47. Sam stops now."),
+        &engineer,
+    );
+    d.step(15); // record-discovery
+    d.decide(
+        17,
+        "public-check",
+        "not-public",
+        &say("bak-ams-07 has no public address."),
+    );
+    d.note(
+        18,
+        &say("Lesson: we did not know at once who may see the chat thread."),
+    );
+    d.step(19); // capture-order
+    d.step(21); // capture-clock
+    d.at(22);
+    d.apply(Action::Skip {
+        reason: say("No network tools on the lab machine."),
+    });
+    d.step(25); // capture-processes
+    d.clock_change(26, ClockChange::Speed, 10);
+    d.step(27); // capture-users; `team-chat` fires (E36)
+    d.answer(
+        28,
+        "team-chat",
+        &say("Busy on an incident, nothing needed. Nothing deleted."),
+        &engineer,
+    ); // `disk-full-cleanup` fires (E46)
+    d.clock_change(29, ClockChange::Speed, 1);
+    d.step(31); // capture-addresses
+    d.clock_change(32, ClockChange::Pause, 0);
+    d.clock_change(42, ClockChange::Resume, 0);
+    d.answer(
+        44,
+        "disk-full-cleanup",
+        &say("No purge: move other customers' backups to bak-ams-09; the duty manager decides."),
+        &manager,
+    );
+    d.step(45); // capture-logins
+    d.step(47); // capture-listing
+    d.step(49); // capture-journal; record-logs starts: `log-rotation` fires (never answered)
+    d.step(52); // record-logs
+    d.step(55); // hash-evidence; store-securely starts: `usb-copy` fires
+    d.answer(
+        57,
+        "usb-copy",
+        &say("The stick is evidence: bagged, locked away, recorded."),
+        &engineer,
+    );
+    d.step(58); // store-securely
+    d.decide(
+        60,
+        "choose-channel",
+        "hotline",
+        &say("Meldpunt is the channel we know."),
+    ); // `hotline-refers` fires
+    d.step(65); // report-hotline
+    d.answer(
+        66,
+        "hotline-refers",
+        &say("Record the refusal, go to the police now."),
+        &engineer,
+    );
+    d.decide(
+        68,
+        "hotline-advice",
+        "no-instruction",
+        &say("The hotline gave no instruction."),
+    );
+    d.decide(70, "police-also", "yes", &say("Not public: police."));
+    d.step(75); // report-police; inform-management starts: `manager-delete` fires
+    d.answer(
+        78,
+        "manager-delete",
+        &say("No: the police know of it; deleting destroys evidence."),
+        &manager,
+    );
+    d.step(80); // inform-management
+    d.at(81);
+    d.apply(Action::ReleaseInject {
+        inject: "hr-tip".into(),
+    });
+    d.step(84); // disclosure-register; facts-not-conclusions starts: `customer-calls` fires
+    d.answer(
+        85,
+        "hr-tip",
+        &say("Facts only, to the police under their reference; no suspension."),
+        &manager,
+    );
+    d.step(87); // facts-not-conclusions; police-on-system starts: `police-keep-running` fires
+    d.answer(
+        89,
+        "police-keep-running",
+        &say("Keep it running; tell the two admins only."),
+        &engineer,
+    );
+    d.decide(
+        90,
+        "police-on-system",
+        "take-offline",
+        &say("A server with this on it must go offline."),
+    );
+    d.step(93); // take-offline
+    d.step(96); // handover
+    d.step(98); // preservation
+    d.clock_change(99, ClockChange::Advance, 20 * 3600); // `shift-change` fires (E1316)
+    d.step(101); // support-people
+    d.answer(
+        103,
+        "shift-change",
+        &say("Both reports made with references; the server stays as it is."),
+        &engineer,
+    );
+    d.clock_change(104, ClockChange::Advance, 4 * 3600); // `nl-remove` passes (due E1522)
+    d.at(105);
+    d.apply(Action::Pause {
+        reason: Some("lunch".into()),
+    });
+    d.note(
+        110,
+        &say("Discussed in the break: the hotline takes public material only."),
+    );
+    d.at(125);
+    d.apply(Action::Resume);
+    d.step(127); // aftercare
+    d.step(128); // done
+    d.note(
+        130,
+        &say("Lesson: print the channel table for the night shift."),
+    );
+    d.at(131);
+    d.session
+        .seal(Some(say("End of the tabletop.")), None)
+        .expect("seal");
+    d.session.folder().to_path_buf()
+}
