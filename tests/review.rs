@@ -968,7 +968,9 @@ fn the_end_of_an_exercise_writes_the_review_beside_the_report() {
     for file in ["journal.jsonl", "runbook.toml", "scenario.toml"] {
         std::fs::copy(fixture().join(file), folder.join(file)).unwrap();
     }
-    let files = report::write_into_session(&folder).unwrap();
+    let written = report::write_into_session(&folder).unwrap();
+    assert_eq!(written.review_error, None);
+    let files = written.files;
     let reviews: Vec<_> = files
         .iter()
         .filter(|f| f.file.starts_with("review/"))
@@ -987,8 +989,12 @@ fn the_end_of_an_exercise_writes_the_review_beside_the_report() {
     for file in ["journal.jsonl", "runbook.toml"] {
         std::fs::copy(report_fixture("real").join(file), folder.join(file)).unwrap();
     }
-    let files = report::write_into_session(&folder).unwrap();
-    assert!(files.iter().all(|f| f.file.starts_with("report/")));
+    let written = report::write_into_session(&folder).unwrap();
+    assert_eq!(
+        written.review_error, None,
+        "a real session has no review, and no error"
+    );
+    assert!(written.files.iter().all(|f| f.file.starts_with("report/")));
     assert!(!folder.join("review").exists());
 }
 

@@ -333,13 +333,19 @@ fn a_pause_then_resume_is_not_an_interruption() {
     assert!(s.apply(Action::Complete).is_err(), "paused: resume first");
     let folder = s.folder().to_owned();
     drop(s);
-    clock.advance(chrono::Duration::minutes(90));
+    clock.advance(chrono::Duration::minutes(60));
     let mut s = Session::open(&folder, false, &clock).unwrap();
     assert!(s.state().paused);
+    // A note written while paused does not make the pause an interruption.
+    s.apply(Action::Note {
+        text: "written while away".into(),
+    })
+    .unwrap();
+    clock.advance(chrono::Duration::minutes(30));
     let e = s.apply(Action::Resume).unwrap();
     let Body::Resumed(r) = &e.body else { panic!() };
     assert!(!r.interrupted);
-    assert_eq!(r.gap_seconds, 90 * 60);
+    assert_eq!(r.gap_seconds, 30 * 60, "since the event before");
     assert!(!s.state().paused);
 }
 

@@ -506,10 +506,19 @@ pub fn seal(session: &Path, dir: &Path, sign: Option<&Path>, note: Option<String
     // The report of everything so far goes into the session folder, its hashes into the
     // journal, and then the seal covers both.
     let reports = match custody::report::write_into_session(session.folder()) {
-        Ok(files) => match session.apply(custody::session::Action::ReportWritten {
-            files: files.clone(),
+        Ok(written) => match session.apply(custody::session::Action::ReportWritten {
+            files: written.files.clone(),
         }) {
-            Ok(_) => Some(files.len()),
+            Ok(_) => {
+                if let Some(why) = &written.review_error {
+                    eprintln!(
+                        "custody: the after-action review could not be written ({}); make it \
+                         later with `custody review`.",
+                        for_terminal(why)
+                    );
+                }
+                Some(written.files.len())
+            }
             Err(e) => {
                 eprintln!("custody: {}", for_terminal(&e.to_string()));
                 return Status::Trouble;

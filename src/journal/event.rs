@@ -558,7 +558,7 @@ pub struct Paused {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resumed {
-    /// `true` when the event before was not a pause: the program stopped without quitting.
+    /// `true` when the session was not paused: the program stopped without quitting.
     pub interrupted: bool,
     /// Seconds since the event before.
     pub gap_seconds: i64,

@@ -354,7 +354,7 @@ pub const REPORT_DIR: &str = "report";
 /// `report/` folder (and for an exercise, its after-action review into `review/`), and returns
 /// the files (relative to the session folder) for a `report_written` event. Used at the end of
 /// a session, before the seal.
-pub fn write_into_session(folder: &Path) -> Result<Vec<crate::journal::event::FileRef>, String> {
+pub fn write_into_session(folder: &Path) -> Result<SessionFiles, String> {
     let input = load(folder).map_err(|e| e.to_string())?;
     let report = input
         .report()
@@ -387,10 +387,24 @@ pub fn write_into_session(folder: &Path) -> Result<Vec<crate::journal::event::Fi
     // An exercise's after-action review goes beside it, into `review/`. The review is made from
     // the same journal and can be made again at any time (`custody review`), so a review that
     // cannot be written does not hold up the report or the seal.
-    if report.exercise
-        && let Ok(review) = review::write_into_session(&input)
-    {
-        files.extend(review);
+    let mut review_error = None;
+    if report.exercise {
+        match review::write_into_session(&input) {
+            Ok(review) => files.extend(review),
+            Err(why) => review_error = Some(why),
+        }
     }
-    Ok(files)
+    Ok(SessionFiles {
+        files,
+        review_error,
+    })
+}
+
+/// What [`write_into_session`] wrote.
+#[derive(Debug, Clone)]
+pub struct SessionFiles {
+    /// The report files, and for an exercise the review files, relative to the session folder.
+    pub files: Vec<crate::journal::event::FileRef>,
+    /// Why an exercise's review could not be written, if it could not.
+    pub review_error: Option<String>,
 }

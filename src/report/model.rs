@@ -1190,13 +1190,18 @@ impl Builder<'_> {
                 text
             }
             Body::DeadlinePassed(d) => format!(
-                "Deadline passed without being met: {} (due {})",
+                "Deadline passed without being met: {} (due {}{})",
                 d.label,
                 Stamp {
                     utc: d.due,
                     offset: event.offset
                 }
-                .utc_text()
+                .utc_text(),
+                if self.started.mode == Mode::Exercise {
+                    " on the exercise clock"
+                } else {
+                    ""
+                }
             ),
             Body::Paused(p) => match &p.reason {
                 Some(reason) => format!("Work paused: {reason}"),
@@ -1415,20 +1420,27 @@ impl Builder<'_> {
 
     fn deadlines(&self, now: DateTime<Utc>) -> Vec<DeadlineInfo> {
         let offset = self.report.case.last_event.offset;
+        // In an exercise, deadlines count on the exercise clock: say so beside each time.
+        let clock = if self.report.exercise {
+            " on the exercise clock"
+        } else {
+            ""
+        };
         let stamp = |utc: DateTime<Utc>| Stamp { utc, offset };
+        let text = |utc: DateTime<Utc>| format!("{}{clock}", stamp(utc).utc_text());
         deadline::deadlines(self.runbook, self.state, now)
             .into_iter()
             .map(|d| {
                 let (status, met, text) = match d.status {
                     DeadlineStatus::Met { at, late: false } => {
-                        ("met", Some(at), format!("met at {}", stamp(at).utc_text()))
+                        ("met", Some(at), format!("met at {}", text(at)))
                     }
                     DeadlineStatus::Met { at, late: true } => (
                         "met_late",
                         Some(at),
                         format!(
                             "met LATE at {} ({} after it was due)",
-                            stamp(at).utc_text(),
+                            text(at),
                             d.due
                                 .map_or_else(String::new, |due| gap_text((at - due).num_seconds()))
                         ),
@@ -1438,16 +1450,13 @@ impl Builder<'_> {
                         None,
                         format!(
                             "MISSED: due {}, not met by the last event",
-                            d.due.map(|t| stamp(t).utc_text()).unwrap_or_default()
+                            d.due.map(text).unwrap_or_default()
                         ),
                     ),
                     DeadlineStatus::Running | DeadlineStatus::Warning => (
                         "open",
                         None,
-                        format!(
-                            "open: due {}",
-                            d.due.map(|t| stamp(t).utc_text()).unwrap_or_default()
-                        ),
+                        format!("open: due {}", d.due.map(text).unwrap_or_default()),
                     ),
                     DeadlineStatus::NotStarted => (
                         "not_started",
@@ -1457,18 +1466,12 @@ impl Builder<'_> {
                     DeadlineStatus::PeriodRunning => (
                         "period_running",
                         None,
-                        format!(
-                            "runs until {}",
-                            d.due.map(|t| stamp(t).utc_text()).unwrap_or_default()
-                        ),
+                        format!("runs until {}", d.due.map(text).unwrap_or_default()),
                     ),
                     DeadlineStatus::PeriodEnded => (
                         "period_ended",
                         None,
-                        format!(
-                            "ended {}",
-                            d.due.map(|t| stamp(t).utc_text()).unwrap_or_default()
-                        ),
+                        format!("ended {}", d.due.map(text).unwrap_or_default()),
                     ),
                 };
                 DeadlineInfo {

@@ -833,7 +833,7 @@ impl<C: Clock> Session<C> {
             Action::Resume => {
                 let gap = (self.clock.now() - self.state.last_time).num_seconds();
                 Body::Resumed(Resumed {
-                    interrupted: self.state.last_kind != "paused",
+                    interrupted: !self.state.paused,
                     gap_seconds: gap,
                     host: crate::host::name(),
                     tool: Tool::this(),

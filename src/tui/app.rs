@@ -648,9 +648,9 @@ impl<C: Clock> Walk<C> {
     /// journal is the record, and `custody report` makes the report from it at any time.
     fn seal(&mut self) {
         let reports = crate::report::write_into_session(self.session.folder());
-        if let Ok(files) = &reports
+        if let Ok(written) = &reports
             && !self.apply(Action::ReportWritten {
-                files: files.clone(),
+                files: written.files.clone(),
             })
         {
             return;
@@ -663,7 +663,8 @@ impl<C: Clock> Walk<C> {
                 crate::sanitize::for_terminal(&self.session.folder().display().to_string())
                     .into_owned();
             self.status = Some(match reports {
-                Ok(files) => {
+                Ok(written) => {
+                    let files = &written.files;
                     let in_folder = |dir: &str| {
                         files
                             .iter()
@@ -671,20 +672,26 @@ impl<C: Clock> Walk<C> {
                             .count()
                     };
                     let (report, review) = (in_folder("report"), in_folder("review"));
-                    Status::Info(if !self.is_exercise() {
-                        format!("Sealed. The report ({report} files) is in {folder}/report/.")
+                    if !self.is_exercise() {
+                        Status::Info(format!(
+                            "Sealed. The report ({report} files) is in {folder}/report/."
+                        ))
                     } else if review > 0 {
-                        format!(
+                        Status::Info(format!(
                             "Sealed. The review ({review} files) is in {folder}/review/, the \
                              report ({report} files) in report/."
-                        )
+                        ))
                     } else {
-                        format!(
-                            "Sealed. The report ({report} files) is in {folder}/report/; for \
-                             the after-action review: custody review {}",
+                        Status::Warning(format!(
+                            "Sealed. The report ({report} files) is in {folder}/report/, but \
+                             the review could not be written ({}); make it with custody \
+                             review {}",
+                            crate::sanitize::for_terminal(
+                                written.review_error.as_deref().unwrap_or("no file written")
+                            ),
                             crate::sanitize::for_terminal(&self.session.state().started.session)
-                        )
-                    })
+                        ))
+                    }
                 }
                 Err(why) => Status::Warning(format!(
                     "Sealed, but the report could not be written ({}); make it with `custody \

@@ -828,8 +828,9 @@ fn clock_entries(events: &[Event], times: &Times<'_>) -> Vec<ClockEntry> {
                 paused = Some((out.len() - 1, event.time));
             }
             Body::Resumed(r) => {
-                // A resume after a pause is written as `interrupted` when a note came between
-                // them; the clock stood still since the pause either way.
+                // A resume after a pause is no interruption whatever its `interrupted` says
+                // (early builds wrote `true` when a note came between them); the clock stood
+                // still since the pause either way.
                 if r.interrupted && paused.is_none() {
                     // The clock stood still from the last event before the interruption.
                     let from = before.map_or(event.time, |b| b.time);
