@@ -282,6 +282,35 @@ fn a_record_form_checks_fields_before_anything_is_written() {
 }
 
 #[test]
+fn words_typed_into_a_choice_field_never_become_commands() {
+    let clock = common::clock();
+    let mut app = app_at(&clock, "record", Mode::Real);
+    let events = walk(&app).session.state().events;
+    let fields = walk(&app).form.as_ref().unwrap().1.fields.clone();
+    let choice = fields
+        .iter()
+        .position(|f| {
+            matches!(
+                f.kind,
+                custody::runbook::FieldKind::Choice { .. } | custody::runbook::FieldKind::Yesno
+            )
+        })
+        .expect("the record step has a choice field");
+    walk_mut(&mut app).form.as_mut().unwrap().1.focus = choice;
+    // "yes" or a whole word: after the first letter, `s` (skip), `n` (note), `q` (quit) and
+    // the others are letters no option begins with.
+    type_text(&mut app, "yes sir, quite sure now");
+    assert!(walk(&app).dialog.is_none(), "{:?}", walk(&app).dialog);
+    assert!(walk(&app).typing, "still in the form");
+    assert_eq!(walk(&app).session.state().events, events, "nothing written");
+    assert!(
+        format!("{:?}", walk(&app).status).contains("takes one of its options"),
+        "{:?}",
+        walk(&app).status
+    );
+}
+
+#[test]
 fn quitting_asks_first_and_leaves_a_paused_resumable_session() {
     let clock = common::clock();
     let mut app = app_at(&clock, "checklist", Mode::Real);

@@ -876,6 +876,21 @@ impl<C: Clock> Walk<C> {
                     self.submit_form();
                     return;
                 }
+                // A letter the field does not take (one no option begins with) is a typing
+                // slip, never a command: `s` must not start a skip in the middle of a word.
+                FormKey::Ignored
+                    if matches!(key.code, KeyCode::Char(_))
+                        && !key
+                            .modifiers
+                            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+                {
+                    self.status = Some(Status::Warning(
+                        "This field takes one of its options: Left/Right or Space to choose, or \
+                         an option's first letter. Esc leaves the form."
+                            .into(),
+                    ));
+                    return;
+                }
                 FormKey::Ignored => {}
             }
         }
