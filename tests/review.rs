@@ -541,6 +541,7 @@ fn json_validates_against_its_schema() {
 
 /// Whether pdftotext runs; when it does not, fails if `CUSTODY_REQUIRE_PDFTOTEXT` is set (as
 /// CI does) and otherwise says so and lets the caller skip its checks.
+#[cfg(feature = "pdf")]
 fn have_pdftotext() -> bool {
     let found = Command::new("pdftotext").arg("-v").output().is_ok();
     if !found {
@@ -556,6 +557,7 @@ fn have_pdftotext() -> bool {
 }
 
 /// The PDF's text, one string per page; `None` without pdftotext.
+#[cfg(feature = "pdf")]
 fn pdf_pages(pdf: &[u8], name: &str) -> Option<Vec<String>> {
     if !have_pdftotext() {
         return None;
