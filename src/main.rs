@@ -352,13 +352,22 @@ impl DirArg {
     fn get(&self) -> PathBuf {
         self.dir.clone().unwrap_or_else(cli::sessions::default_dir)
     }
+
+    /// The folder, after a warning if other users can read it.
+    fn warned(&self) -> PathBuf {
+        let dir = self.get();
+        cli::sessions::warn_if_open(&dir);
+        dir
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let status = match cli.command {
         None if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() => {
-            cli::walk::pick(&cli::sessions::default_dir_from_env())
+            let dir = cli::sessions::default_dir_from_env();
+            cli::sessions::warn_if_open(&dir);
+            cli::walk::pick(&dir)
         }
         None => list_runbooks(false),
         Some(Command::Runbooks { json }) => list_runbooks(json),
@@ -366,7 +375,7 @@ fn main() -> ExitCode {
             files,
             deny_warnings,
         }) => check(&files, deny_warnings),
-        Some(Command::Sessions { dir, json }) => cli::sessions::list(&dir.get(), json),
+        Some(Command::Sessions { dir, json }) => cli::sessions::list(&dir.warned(), json),
         Some(Command::Verify {
             session,
             dir,
@@ -404,7 +413,7 @@ fn main() -> ExitCode {
                 jurisdiction,
                 exercise,
             },
-            dir: dir.get(),
+            dir: dir.warned(),
         }),
         Some(Command::Exercise {
             runbook,
@@ -425,7 +434,7 @@ fn main() -> ExitCode {
             operator,
             case_id,
             jurisdiction,
-            dir: dir.get(),
+            dir: dir.warned(),
         }),
         Some(Command::Review {
             sessions,
@@ -449,7 +458,9 @@ fn main() -> ExitCode {
                 threads: threads.map(usize::from),
             });
         }
-        Some(Command::Resume { session, dir }) => cli::walk::resume(session.as_deref(), &dir.get()),
+        Some(Command::Resume { session, dir }) => {
+            cli::walk::resume(session.as_deref(), &dir.warned())
+        }
         Some(Command::Report {
             session,
             dir,

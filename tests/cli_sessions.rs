@@ -419,3 +419,31 @@ fn bytes_after_a_seal_are_not_recovered_into_the_journal() {
     assert_eq!(code(&o), 1, "{}", text(&o));
     assert_eq!(std::fs::read(&journal).unwrap(), bytes, "nothing changed");
 }
+
+#[test]
+fn a_sessions_folder_others_can_read_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = common::temp_dir("open-sessions-folder");
+    let stderr = |dir: &Path| {
+        let out = custody(&["sessions", "--dir", p(dir)]);
+        assert_eq!(code(&out), 0);
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    for mode in [0o755, 0o750, 0o704] {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
+        let warning = stderr(&dir);
+        assert!(
+            warning.contains("can be read by other users")
+                && warning.contains(&format!("mode {mode:03o}"))
+                && warning.contains("chmod 700"),
+            "{mode:o}: {warning}"
+        );
+    }
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert_eq!(stderr(&dir), "", "a private folder: no warning");
+    assert_eq!(
+        stderr(&dir.join("not-yet")),
+        "",
+        "a folder custody will make 0700"
+    );
+}

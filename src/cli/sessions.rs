@@ -25,6 +25,25 @@ pub fn default_dir() -> PathBuf {
     PathBuf::from("custody-sessions")
 }
 
+/// Warns on standard error when the sessions folder can be read by other users: the folders in
+/// it are private (0700), but their names (the runbook and the time of each session) are not.
+/// Printed before the interface starts, the warning is still there when it ends.
+pub fn warn_if_open(dir: &Path) {
+    if custody::journal::folder::readable_by_others(dir) {
+        let mode = std::fs::metadata(dir).map_or(0, |m| {
+            use std::os::unix::fs::PermissionsExt as _;
+            m.permissions().mode() & 0o777
+        });
+        eprintln!(
+            "custody: warning: {} can be read by other users of this machine (mode {mode:03o}): \
+             they can see the names of the sessions in it (the runbook and the time of each). \
+             Make it private: chmod 700 {}",
+            shown(dir),
+            shown(dir)
+        );
+    }
+}
+
 /// The sessions folder from the environment alone (for the picker, which has no `--dir`).
 pub fn default_dir_from_env() -> PathBuf {
     std::env::var_os("CUSTODY_DIR")
