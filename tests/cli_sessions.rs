@@ -447,3 +447,38 @@ fn a_sessions_folder_others_can_read_is_warned_about() {
         "a folder custody will make 0700"
     );
 }
+
+#[test]
+fn a_second_program_on_an_open_session_is_refused_and_told_who_holds_it() {
+    let dir = common::temp_dir("cli-lock");
+    let clock = common::clock();
+    let s = Session::create(&dir, &common::start("hotline-notice", Mode::Real), &clock).unwrap();
+    let folder = s.folder().to_owned();
+    let before = common::journal_bytes(&folder);
+    // This test process holds the lock; the real binary, another process, asks for it.
+    {
+        let args = ["seal", p(&folder)];
+        let out = custody(&args);
+        let said = text(&out);
+        assert_ne!(code(&out), 0, "{args:?}: {said}");
+        assert!(
+            said.contains("in use by custody (pid")
+                && said.contains(&std::process::id().to_string())
+                && said.contains("close custody there first"),
+            "{args:?}: {said}"
+        );
+    }
+    assert_eq!(
+        common::journal_bytes(&folder),
+        before,
+        "nothing was written"
+    );
+    // Reading needs no lock.
+    assert_eq!(code(&custody(&["verify", p(&folder)])), 0);
+    drop(s);
+    assert_eq!(
+        code(&custody(&["seal", p(&folder)])),
+        0,
+        "free once the holder is gone"
+    );
+}
