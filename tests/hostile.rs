@@ -254,3 +254,95 @@ fn notes_reasons_and_fields_of_a_megabyte_are_journaled_whole_and_rendered_escap
 fn journal_verifies(folder: &Path) -> bool {
     custody::journal::verify(folder, None, None).is_ok_and(|v| v.problem.is_none())
 }
+
+/// A record step whose field sets `value`, then a command step that passes it to a program,
+/// written as a shell-like string the way a security team would.
+const RECORDED_VALUE_RUNBOOK: &str = r#"
+[runbook]
+format = 1
+id = "recorded-injection"
+title = "A recorded value in a command"
+version = "1.0.0"
+language = "en"
+summary = "Records a value, then runs a command with it."
+
+[[sources]]
+id = "rfc3227"
+title = "RFC 3227"
+
+[variables.value]
+label = "What the listing says"
+
+[[steps]]
+id = "record"
+kind = "record"
+title = "Record"
+sources = ["rfc3227"]
+
+[[steps.fields]]
+id = "what"
+label = "What the listing says"
+type = "text"
+sets = "value"
+
+[[steps]]
+id = "run"
+kind = "command"
+title = "Run"
+sources = ["rfc3227"]
+run = "printf '%s\n' '{{value}}'"
+timeout = "10s"
+
+[[steps]]
+id = "end"
+kind = "end"
+title = "End"
+"#;
+
+#[test]
+fn recorded_values_never_reach_a_shell_unquoted() {
+    let text = RECORDED_VALUE_RUNBOOK;
+    let checked = custody::runbook::Runbook::parse(text);
+    assert!(checked.runbook.is_some(), "{:#?}", checked.diagnostics);
+    let dir = common::temp_dir("hostile-recorded");
+    let marker = dir.join("marker");
+    let m = marker.display();
+    for value in [
+        format!("$(touch {m})"),
+        format!("'; touch {m}; '"),
+        format!("`touch {m}`"),
+        format!("x\"; touch {m} #"),
+        format!("{{{{value}}}} && touch {m}"),
+    ] {
+        let clock = common::clock();
+        let mut start = common::start("csam-discovery", Mode::Real);
+        text.clone_into(&mut start.runbook_text);
+        start.variables.clear();
+        let s = Session::create(&dir, &start, &clock).unwrap();
+        let recent = session::read_recent(s.folder(), 50);
+        let mut app = App::walk(s, recent, Theme::plain(), dir.clone());
+        app.on_paste(&value);
+        key(&mut app, KeyCode::Enter);
+        assert_eq!(
+            walk(&app).session.current_step().map(|s| s.id.as_str()),
+            Some("run"),
+            "{value}: {:?}",
+            walk(&app).status
+        );
+        key(&mut app, KeyCode::Enter);
+        key(&mut app, KeyCode::Char('y'));
+        wait_for_job(&mut app);
+        let Body::CommandRun(run) = &walk(&app).recent.back().unwrap().body else {
+            panic!("{value}: {:?}", walk(&app).recent.back())
+        };
+        assert_eq!(
+            run.argv,
+            ["printf", "%s\n", value.as_str()],
+            "one argument, as typed"
+        );
+        let folder = walk(&app).session.folder().to_path_buf();
+        let out = std::fs::read(folder.join(&run.stdout.as_ref().unwrap().file)).unwrap();
+        assert_eq!(out, format!("{value}\n").as_bytes(), "printed, not run");
+        assert!(!marker.exists(), "{value}: a shell ran it");
+    }
+}
