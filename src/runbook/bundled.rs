@@ -81,6 +81,8 @@ pub fn locate_runbook(scenario: &std::path::Path, id: &str) -> Result<(String, S
             candidates.extend(more);
         }
     }
+    // The ids of the runbooks seen, to suggest one when none is found.
+    let mut seen = Vec::new();
     for path in candidates {
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue;
@@ -89,17 +91,30 @@ pub fn locate_runbook(scenario: &std::path::Path, id: &str) -> Result<(String, S
             continue;
         }
         let named = path.file_name().is_some_and(|n| *n == *file.as_str());
-        if named || Runbook::parse(&text).runbook.is_some_and(|r| r.id == id) {
+        if named {
             return Ok((path.display().to_string(), text));
         }
+        if let Some(r) = Runbook::parse(&text).runbook {
+            if r.id == id {
+                return Ok((path.display().to_string(), text));
+            }
+            seen.push(r.id);
+        }
     }
-    if let Some(b) = ALL
-        .iter()
-        .find(|b| b.check().runbook.is_some_and(|r| r.id == id))
-    {
-        return Ok((format!("bundled {}", b.file), b.text.to_owned()));
+    for b in ALL {
+        if let Some(r) = b.check().runbook {
+            if r.id == id {
+                return Ok((format!("bundled {}", b.file), b.text.to_owned()));
+            }
+            seen.push(r.id);
+        }
     }
+    let seen: Vec<&str> = seen.iter().map(String::as_str).collect();
+    let suggestion = super::reader::closest(id, &seen)
+        .map(|close| format!("; did you mean `{close}`?"))
+        .unwrap_or_default();
     Err(format!(
-        "no file {file} beside the scenario or its folder, and no bundled runbook has this id"
+        "no file {file} beside the scenario or its folder, and no bundled runbook has this \
+         id{suggestion}"
     ))
 }

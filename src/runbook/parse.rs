@@ -225,10 +225,16 @@ impl Builder<'_, '_> {
         match duration::parse(&text) {
             Ok(d) => Some((d, span)),
             Err(message) => {
-                self.problems.error(
-                    span,
-                    format!("bad duration in `{key}` of {}: {message}", table.what),
-                );
+                self.problems
+                    .error(
+                        span,
+                        format!("bad duration in `{key}` of {}: {message}", table.what),
+                    )
+                    .help(
+                        "a duration is whole numbers with units s, m, h, d or w (seconds, \
+                         minutes, hours, days, weeks), such as `90s`, `30m`, `1h30m`, `24h`, \
+                         `21d` or `2w`",
+                    );
                 None
             }
         }
@@ -867,13 +873,15 @@ impl Builder<'_, '_> {
                     Some(list) if list.is_empty() => {
                         let at = t.key_span("items").unwrap_or_else(|| t.span.clone());
                         self.problems
-                            .error(at, format!("`items` of {what} is empty"));
+                            .error(at, format!("`items` of {what} is empty"))
+                            .help("write the things to confirm, `items = [\"...\", \"...\"]`, or use kind \"instruction\"");
                     }
                     Some(list) => {
                         for (item, span) in list {
                             if item.trim().is_empty() {
                                 self.problems
-                                    .error(span.clone(), format!("an item of {what} is empty"));
+                                    .error(span.clone(), format!("an item of {what} is empty"))
+                                    .help("write the item, or remove it");
                             }
                             items.push(self.template(&item, &span, &format!("an item of {what}")));
                         }
@@ -893,7 +901,8 @@ impl Builder<'_, '_> {
                 for (path, span) in t.strings(self.problems, "paths").unwrap_or_default() {
                     if path.trim().is_empty() {
                         self.problems
-                            .error(span.clone(), format!("a path of {what} is empty"));
+                            .error(span.clone(), format!("a path of {what} is empty"))
+                            .help("write the path, or remove it");
                     }
                     paths.push(self.template(&path, &span, &format!("a path of {what}")));
                 }
@@ -990,8 +999,13 @@ impl Builder<'_, '_> {
         let tables = t.tables(self.problems, "choices").unwrap_or_default();
         if tables.len() < 2 {
             let at = t.key_span("choices").unwrap_or_else(|| t.span.clone());
+            let how_many = if tables.is_empty() {
+                "no choices"
+            } else {
+                "only one choice"
+            };
             self.problems
-                .error(at, format!("{what} is a decision with {} choice(s); it needs at least two", tables.len()))
+                .error(at, format!("{what} is a decision with {how_many}; it needs at least two"))
                 .help("add choices with `[[steps.choices]]`, each with an id, a label and a next step");
         }
         let mut choices = Vec::new();

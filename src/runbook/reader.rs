@@ -94,7 +94,7 @@ impl<'a, 'i> Table<'a, 'i> {
     }
 
     fn wrong_type(&self, problems: &mut Problems, key: &str, value: &Value<'i>, expected: &str) {
-        problems.error(
+        let diagnostic = problems.error(
             value.span(),
             format!(
                 "`{key}` in {} must be {expected}, not {}",
@@ -102,6 +102,23 @@ impl<'a, 'i> Table<'a, 'i> {
                 type_name(value.get_ref())
             ),
         );
+        let help = match expected {
+            "a string" => Some(format!("write the value in quotes: `{key} = \"...\"`")),
+            "true or false" => Some(format!(
+                "write `{key} = true` or `{key} = false`, without quotes"
+            )),
+            "a whole number" => Some(format!(
+                "write a number without quotes or decimals, such as `{key} = 1`"
+            )),
+            "an array of strings" => Some(format!("write `{key} = [\"...\", \"...\"]`")),
+            _ if expected.starts_with("an array of tables") => Some(format!(
+                "write each one as a table under its own `[[{key}]]` header"
+            )),
+            _ => None,
+        };
+        if let Some(help) = help {
+            diagnostic.help(help);
+        }
     }
 
     pub fn string(&mut self, problems: &mut Problems, key: &'static str) -> Option<(String, Span)> {
@@ -127,7 +144,11 @@ impl<'a, 'i> Table<'a, 'i> {
         }
         let (text, span) = self.string(problems, key)?;
         if text.trim().is_empty() {
-            problems.error(span, format!("`{key}` in {} is empty", self.what));
+            problems
+                .error(span, format!("`{key}` in {} is empty", self.what))
+                .help(format!(
+                    "write the {key}: it is required, and spaces alone do not count"
+                ));
             return None;
         }
         Some((text, span))
@@ -190,14 +211,16 @@ impl<'a, 'i> Table<'a, 'i> {
             if let Some(s) = item.get_ref().as_str() {
                 out.push((s.to_owned(), item.span()));
             } else {
-                problems.error(
-                    item.span(),
-                    format!(
-                        "`{key}` in {} must hold strings only, not {}",
-                        self.what,
-                        type_name(item.get_ref())
-                    ),
-                );
+                problems
+                    .error(
+                        item.span(),
+                        format!(
+                            "`{key}` in {} must hold strings only, not {}",
+                            self.what,
+                            type_name(item.get_ref())
+                        ),
+                    )
+                    .help("write each element in quotes: `[\"...\", \"...\"]`");
             }
         }
         Some(out)
@@ -255,14 +278,18 @@ impl<'a, 'i> Table<'a, 'i> {
             if let Some(table) = item.get_ref().as_table() {
                 out.push((table, item.span()));
             } else {
-                problems.error(
-                    item.span(),
-                    format!(
-                        "`{key}` in {} must hold tables only, not {}",
-                        self.what,
-                        type_name(item.get_ref())
-                    ),
-                );
+                problems
+                    .error(
+                        item.span(),
+                        format!(
+                            "`{key}` in {} must hold tables only, not {}",
+                            self.what,
+                            type_name(item.get_ref())
+                        ),
+                    )
+                    .help(format!(
+                        "write each element as a table under its own `[[{key}]]` header"
+                    ));
             }
         }
         Some(out)

@@ -105,7 +105,7 @@ pub fn validate(draft: Draft, text: &str, problems: &mut Problems) -> Runbook {
         }
     }
 
-    let resolved = references(&runbook, &index.references, problems);
+    let resolved = references(&runbook, &index.references, false, problems);
     if resolved && unique_steps && index.structure_complete {
         graph(&runbook, &index.step_ids, problems);
     }
@@ -132,8 +132,15 @@ pub fn validate(draft: Draft, text: &str, problems: &mut Problems) -> Runbook {
     runbook
 }
 
-/// Resolves every reference; returns whether all step references resolved.
-fn references(runbook: &Runbook, references: &[Reference], problems: &mut Problems) -> bool {
+/// Resolves every reference; returns whether all step references resolved. `in_scenario`: the
+/// references are a scenario's, to the runbook it exercises (the help then says to change the
+/// runbook, since a scenario declares no variables or sources of its own).
+fn references(
+    runbook: &Runbook,
+    references: &[Reference],
+    in_scenario: bool,
+    problems: &mut Problems,
+) -> bool {
     let mut steps: Vec<&str> = runbook.steps.iter().map(|s| s.id.as_str()).collect();
     steps.dedup();
     let sources: Vec<&str> = runbook.sources.iter().map(|s| s.id.as_str()).collect();
@@ -195,6 +202,19 @@ fn references(runbook: &Runbook, references: &[Reference], problems: &mut Proble
         );
         if let Some(close) = closest(name, known) {
             diagnostic.help(format!("did you mean `{close}`?"));
+        } else if in_scenario && reference.kind == RefKind::Variable {
+            diagnostic.help(format!(
+                "a scenario uses the variables of runbook `{}` and the built-in ones ({}); \
+                 correct the name, or declare `[variables.{name}]` in the runbook",
+                runbook.id,
+                BUILT_IN_VARIABLES.join(", ")
+            ));
+        } else if in_scenario && reference.kind == RefKind::Source {
+            diagnostic.help(format!(
+                "a scenario cites the `[[sources]]` of runbook `{}`; correct the id, or add \
+                 the source to the runbook",
+                runbook.id
+            ));
         } else if reference.kind == RefKind::Variable || reference.kind == RefKind::SetVariable {
             diagnostic.help(format!(
                 "declare it with `[variables.{name}]` and a `label`; built in are: {}",
@@ -532,7 +552,7 @@ pub fn validate_scenario(
         }
         seen.insert(&milestone.id, span);
     }
-    references(runbook, &index.references, problems);
+    references(runbook, &index.references, true, problems);
     if let Some((code, span)) = index.jurisdictions.iter().next() {
         let known = if runbook.jurisdictions.is_empty() {
             jurisdiction::is_known(code)
