@@ -548,3 +548,37 @@ fn a_write_refused_by_the_file_system_is_not_acknowledged_and_leaves_the_journal
     drop(s);
     assert!(journal::verify(&folder, None, None).unwrap().intact());
 }
+
+/// Date-times are typed as people write them: with `T` or a space, with or without seconds,
+/// with a space before the offset (as the screen shows times), `Z` or `UTC`; never without an
+/// offset, since the record must say which clock a time was read from.
+#[test]
+fn date_times_are_read_as_people_type_them_and_never_without_an_offset() {
+    let utc = |text: &str| {
+        custody::session::parse_datetime(text).map(|t| t.with_timezone(&chrono::Utc).to_rfc3339())
+    };
+    let expected = Some("2026-12-07T01:31:00+00:00".to_owned());
+    for text in [
+        "2026-12-07T02:31:00+01:00",
+        "2026-12-07 02:31:00+01:00",
+        "2026-12-07 02:31+01:00",
+        "2026-12-07 02:31 +01:00",
+        " 2026-12-07  02:31  +01:00 ",
+        "2026-12-07 01:31Z",
+        "2026-12-07 01:31 UTC",
+        "2026-12-07 01:31:00 utc",
+        "2026-12-07 00:31 -01:00",
+    ] {
+        assert_eq!(utc(text), expected, "{text:?}");
+    }
+    for text in [
+        "2026-12-07 02:31",
+        "02:31 +01:00",
+        "2026-12-07",
+        "yesterday",
+        "",
+        "+01:00",
+    ] {
+        assert_eq!(utc(text), None, "{text:?} has no date, time or offset");
+    }
+}

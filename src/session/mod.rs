@@ -1065,7 +1065,7 @@ pub fn check_field(kind: &FieldKind, value: &str) -> Result<String, String> {
         FieldKind::Datetime => parse_datetime(value)
             .map(|t| journal::event::format_time(&t.with_timezone(&Utc)))
             .ok_or_else(|| {
-                "write a date and time with its offset, such as 2026-11-23T09:15+01:00 or \
+                "write a date and time with its offset, such as 2026-11-23 09:15 +01:00 or \
                  2026-11-23 08:15Z"
                     .into()
             }),
@@ -1073,9 +1073,16 @@ pub fn check_field(kind: &FieldKind, value: &str) -> Result<String, String> {
 }
 
 /// Reads a date-time with an explicit offset: RFC 3339, with a space instead of `T`, seconds
-/// optional, `Z` for UTC.
+/// optional, `Z` or `UTC` for UTC, and spaces allowed before the offset (`2026-11-23 09:15
+/// +01:00`, as the screen itself shows times).
 pub fn parse_datetime(text: &str) -> Option<DateTime<chrono::FixedOffset>> {
-    let text = text.trim().replacen(' ', "T", 1);
+    let mut text = text.trim().replacen(' ', "T", 1);
+    text.retain(|c| c != ' ');
+    for utc in ["UTC", "utc"] {
+        if let Some(head) = text.strip_suffix(utc) {
+            text = format!("{head}Z");
+        }
+    }
     if let Ok(t) = DateTime::parse_from_rfc3339(&text) {
         return Some(t);
     }
