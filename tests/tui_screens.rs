@@ -310,6 +310,38 @@ fn words_typed_into_a_choice_field_never_become_commands() {
     );
 }
 
+/// Ctrl with a letter is never a one-letter command (found in tmux: Ctrl-S, pressed to save a
+/// form, opened the skip dialog). In a form, Ctrl-S records it, from any field.
+#[test]
+fn ctrl_with_a_letter_is_never_a_command_and_ctrl_s_records_a_form() {
+    let clock = common::clock();
+    let mut app = app_at(&clock, "checklist", Mode::Real);
+    let events = walk(&app).session.state().events;
+    for c in ['s', 'q', 'n', 'S', 'j', 'k'] {
+        ctrl(&mut app, c);
+        assert!(
+            walk(&app).dialog.is_none(),
+            "Ctrl-{c}: {:?}",
+            walk(&app).dialog
+        );
+    }
+    assert_eq!(walk(&app).session.state().events, events, "nothing written");
+    assert_eq!(walk(&app).selected, 0, "Ctrl-J moved nothing");
+
+    let mut app = app_at(&clock, "record", Mode::Real);
+    let events = walk(&app).session.state().events;
+    assert!(walk(&app).typing, "the form has the keys");
+    // On the first field, with the required ones empty: the form is checked, not skipped.
+    ctrl(&mut app, 's');
+    assert!(walk(&app).dialog.is_none(), "{:?}", walk(&app).dialog);
+    assert!(
+        format!("{:?}", walk(&app).status).contains("need attention"),
+        "{:?}",
+        walk(&app).status
+    );
+    assert_eq!(walk(&app).session.state().events, events, "nothing written");
+}
+
 #[test]
 fn quitting_asks_first_and_leaves_a_paused_resumable_session() {
     let clock = common::clock();

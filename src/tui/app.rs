@@ -565,6 +565,12 @@ impl StartScreen {
     }
 }
 
+/// A letter with Ctrl held (Ctrl-S from the habit of saving): never a one-letter command such
+/// as `s` (skip). Alt is let through: a terminal sends Esc and a key typed at once as Alt+key.
+fn modified_letter(key: KeyEvent) -> bool {
+    matches!(key.code, KeyCode::Char(_)) && key.modifiers.contains(KeyModifiers::CONTROL)
+}
+
 impl<C: Clock> Walk<C> {
     pub fn new(session: Session<C>, recent: Vec<Event>) -> Self {
         let mut walk = Self {
@@ -844,7 +850,7 @@ impl<C: Clock> Walk<C> {
             // While a command or hashing runs: notes, help, scrolling, stopping it, quitting
             // (which stops it first). The step cannot change until its result is journaled.
             let what = job.what();
-            if self.exercise_key(key) {
+            if self.exercise_key(key) || modified_letter(key) {
                 return;
             }
             match key.code {
@@ -894,7 +900,7 @@ impl<C: Clock> Walk<C> {
                 FormKey::Ignored => {}
             }
         }
-        if self.exercise_key(key) {
+        if self.exercise_key(key) || modified_letter(key) {
             return;
         }
         match key.code {

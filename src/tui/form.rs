@@ -142,6 +142,10 @@ impl Form {
             return FormKey::Ignored;
         };
         match key.code {
+            // Ctrl-S records the form from any field, as it records an inject's answer.
+            KeyCode::Char('s') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                return FormKey::Submit;
+            }
             KeyCode::Enter
                 if key.modifiers.contains(KeyModifiers::ALT) && field.input.handle(key) =>
             {
