@@ -342,6 +342,47 @@ fn ctrl_with_a_letter_is_never_a_command_and_ctrl_s_records_a_form() {
     assert_eq!(walk(&app).session.state().events, events, "nothing written");
 }
 
+/// A contact step that names its recipient ("your manager") shows that recipient, not the
+/// jurisdiction's police and hotline (found in tmux: telling management listed both); a step
+/// with a role shows the contacts of that role.
+#[test]
+fn a_contact_step_shows_its_own_recipient_not_every_contact() {
+    let clock = common::clock();
+    let dir = common::temp_dir("tui");
+    let mut start = common::start("csam-discovery", Mode::Real);
+    start.jurisdiction = "NL".into();
+    let mut s = Session::create(&dir, &start, &clock).unwrap();
+    let mut shown = Vec::new();
+    while let Some(step) = s.current_step().cloned() {
+        if let custody::runbook::StepKind::Contact { role, to, .. } = &step.kind {
+            let recent = session::read_recent(s.folder(), 50);
+            let app = App::walk(s, recent, Theme::plain(), dir.clone());
+            let text = screen(&app, 120, 40);
+            let lists = text.contains("Contact (Netherlands):")
+                || text.contains("Report to (Netherlands):");
+            match (role, to) {
+                (None, Some(_)) => assert!(!lists, "{}:\n{text}", step.id),
+                (Some(_), _) => assert!(lists, "{}:\n{text}", step.id),
+                (None, None) => {}
+            }
+            shown.push(step.id.clone());
+            let Screen::Walk(w) = app.screen else {
+                panic!("not on the walk screen")
+            };
+            s = w.session;
+        }
+        let Some(action) = common::next_action(&s, 1) else {
+            break;
+        };
+        clock.advance(Duration::seconds(61));
+        s.apply(action).unwrap();
+    }
+    assert!(
+        shown.iter().any(|id| id == "inform-management"),
+        "the walk met the management step: {shown:?}"
+    );
+}
+
 #[test]
 fn quitting_asks_first_and_leaves_a_paused_resumable_session() {
     let clock = common::clock();

@@ -929,7 +929,14 @@ fn render_step<C: Clock>(w: &Walk<C>, theme: &Theme, area: Rect, frame: &mut Fra
                 );
             }
             StepKind::Record { .. } | StepKind::Contact { .. } | StepKind::Transfer { .. } => {
-                if let StepKind::Contact { role, purpose, .. } = &step.kind {
+                // A step that names its recipient (`to`, such as "your manager") shows it in
+                // the form; the jurisdiction's police and hotline are for steps with a role or
+                // with no recipient at all.
+                if let StepKind::Contact {
+                    role, to, purpose, ..
+                } = &step.kind
+                    && (role.is_some() || to.is_none())
+                {
                     contact_lines(w, role.as_deref(), *purpose, width, theme, &mut lines);
                 }
                 if let Some((_, form)) = &w.form {
