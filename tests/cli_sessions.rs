@@ -482,3 +482,41 @@ fn a_second_program_on_an_open_session_is_refused_and_told_who_holds_it() {
         "free once the holder is gone"
     );
 }
+
+/// The report written by the seal precedes the seal in the journal, and says so: it does not
+/// tell the police that the record "is not sealed" and could still grow. A report made later
+/// from the sealed journal says when it was sealed.
+#[test]
+fn the_report_written_at_the_seal_says_it_was_written_for_the_seal() {
+    let (_dir, folder, _) = session("hotline-notice", false);
+    let o = custody(&["seal", p(&folder)]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let md = std::fs::read_dir(folder.join("report"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "md"))
+        .expect("a Markdown report in report/");
+    let written = std::fs::read_to_string(md).unwrap();
+    assert!(
+        written.contains("this report was written as the record was sealed"),
+        "{written}"
+    );
+    assert!(
+        written.contains("written as the session was sealed: the seal follows it"),
+        "{written}"
+    );
+    assert!(!written.contains("not sealed"), "{written}");
+    assert!(
+        !written.contains("events could still be added"),
+        "{written}"
+    );
+
+    let o = custody(&["report", p(&folder), "--format", "md", "-o", "-"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let later = String::from_utf8(o.stdout).unwrap();
+    assert!(later.contains("record sealed at"), "{later}");
+    assert!(
+        !later.contains("written as the record was sealed"),
+        "{later}"
+    );
+}

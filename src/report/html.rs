@@ -1032,6 +1032,7 @@ fn integrity(out: &mut String, r: &Report) {
                 "unknown: the journal is damaged before any seal could be read",
             ),
         ),
+        None if i.sealing == "sealing" => f.add("Sealed", h(super::markdown::SEALING)),
         None => f.marked(
             "Sealed",
             "caution",

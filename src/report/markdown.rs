@@ -71,6 +71,10 @@ fn opt(v: Option<&String>) -> String {
 const EXERCISE_BANNER: &str =
     "> **EXERCISE. This document records a training exercise, not a real incident.**\n\n";
 
+/// The integrity statement's "Sealed" of a report the seal writes (it precedes the seal).
+pub(crate) const SEALING: &str =
+    "being sealed: this report is written by the seal, which follows it in the journal";
+
 /// The report as Markdown.
 pub fn render(r: &Report) -> String {
     let mut out = String::with_capacity(32 * 1024);
@@ -528,6 +532,7 @@ pub fn render(r: &Report) -> String {
             None if i.sealing == "unknown" => {
                 "**unknown**: the journal is damaged before any seal could be read".to_owned()
             }
+            None if i.sealing == "sealing" => SEALING.to_owned(),
             None => "no: events could still be added".to_owned(),
         },
     );

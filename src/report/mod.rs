@@ -271,6 +271,7 @@ fn checked(v: &Verification) -> model::Checked {
         signature,
         runbook_copy,
         notes,
+        for_seal: false,
     }
 }
 
@@ -347,6 +348,9 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
+/// How `verify`'s note on a journal that is not sealed begins.
+const NOT_SEALED: &str = "the session is not sealed";
+
 /// The folder inside a session folder that holds the reports written at its end.
 pub const REPORT_DIR: &str = "report";
 
@@ -355,7 +359,21 @@ pub const REPORT_DIR: &str = "report";
 /// the files (relative to the session folder) for a `report_written` event. Used at the end of
 /// a session, before the seal.
 pub fn write_into_session(folder: &Path) -> Result<SessionFiles, String> {
-    let input = load(folder).map_err(|e| e.to_string())?;
+    let mut input = load(folder).map_err(|e| e.to_string())?;
+    // Written for the seal, which follows in the journal: not "not sealed, events could still
+    // be added", which is what `verify` says of the journal as it stands.
+    input.checked.for_seal = true;
+    if let Some(note) = input
+        .checked
+        .notes
+        .iter_mut()
+        .find(|n| n.starts_with(NOT_SEALED))
+    {
+        *note = "this report was written as the session was sealed: the seal follows it in \
+                 the journal, after the event that records this report's hashes; `custody \
+                 verify` shows the seal and the final hash"
+            .to_owned();
+    }
     let report = input
         .report()
         .ok_or_else(|| "the journal does not begin with `session_started`".to_owned())?;

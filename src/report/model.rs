@@ -553,7 +553,8 @@ pub struct Integrity {
     /// When the record did not verify: what a reader must know first, in one paragraph.
     pub warning: Option<String>,
     pub sealed: Option<SealInfo>,
-    /// `sealed`, `open`, or `unknown` (the journal is damaged before any seal could be read).
+    /// `sealed`, `open`, `sealing` (the report is written by the seal, which follows it in the
+    /// journal) or `unknown` (the journal is damaged before any seal could be read).
     pub sealing: &'static str,
     /// The signature, in plain words.
     pub signature: String,
@@ -597,6 +598,9 @@ pub struct Checked {
     pub signature: String,
     pub runbook_copy: String,
     pub notes: Vec<String>,
+    /// The report is written by the seal: the journal's next events record its hashes and
+    /// then seal the record (see [`crate::report::write_into_session`]).
+    pub for_seal: bool,
 }
 
 /// Builds the report of `events` (the whole journal, in order, from `session_started`), with
@@ -1308,7 +1312,7 @@ impl Builder<'_> {
         self.report.statements = self.statements();
         // Deadlines count in session time: the exercise clock's in an exercise.
         self.report.summary.deadlines = self.deadlines(state.session_time(now));
-        self.report.summary.status = self.status();
+        self.report.summary.status = self.status(checked.for_seal);
         self.report.summary.open_actions = self.open_actions(events);
         self.report.summary.overview = self.overview();
         self.report.integrity = self.integrity(events, checked);
@@ -1487,7 +1491,7 @@ impl Builder<'_> {
             .collect()
     }
 
-    fn status(&self) -> Status {
+    fn status(&self, for_seal: bool) -> Status {
         let state = self.state;
         let current = state.current.as_deref().map(|id| self.titles.step(id));
         let (code, text) = match (&self.seal, state.finished) {
@@ -1504,6 +1508,12 @@ impl Builder<'_> {
                     "Record sealed at {} before the runbook's end.",
                     seal.time.utc_text()
                 ),
+            ),
+            (None, true) if for_seal => (
+                "completed",
+                "Runbook followed to its end; this report was written as the record was \
+                 sealed: the journal seals it right after recording this report's hashes."
+                    .to_owned(),
             ),
             (None, true) => (
                 "completed",
@@ -1802,6 +1812,7 @@ impl Builder<'_> {
             sealing: match (&self.seal, checked.sealing_unknown) {
                 (Some(_), _) => "sealed",
                 (None, true) => "unknown",
+                (None, false) if checked.for_seal => "sealing",
                 (None, false) => "open",
             },
             signature: checked.signature.clone(),

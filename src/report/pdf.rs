@@ -118,19 +118,21 @@ fn data(report: &Report) -> Result<Vec<u8>, String> {
 pub(crate) fn clean_all(value: &mut Value) {
     match value {
         Value::String(s) => {
-            if let std::borrow::Cow::Owned(c) = text::clean(s) {
-                *s = c;
+            let cleaned = text::clean(s);
+            if matches!(cleaned, std::borrow::Cow::Owned(_)) || !covered(&cleaned) {
+                let shown = displayable(&cleaned).into_owned();
+                *s = shown;
             }
         }
         Value::Array(items) => items.iter_mut().for_each(clean_all),
         Value::Object(map) => {
             if map
                 .keys()
-                .any(|k| matches!(text::clean(k), std::borrow::Cow::Owned(_)))
+                .any(|k| matches!(text::clean(k), std::borrow::Cow::Owned(_)) || !covered(k))
             {
                 *map = std::mem::take(map)
                     .into_iter()
-                    .map(|(k, v)| (text::clean(&k).into_owned(), v))
+                    .map(|(k, v)| (displayable(&text::clean(&k)).into_owned(), v))
                     .collect();
             }
             map.values_mut().for_each(clean_all);
@@ -311,6 +313,38 @@ fn break_pieces(s: &str) -> Option<Vec<String>> {
     Some(pieces)
 }
 
+/// Whether every character of `s` has a glyph in one of the shipped fonts.
+fn covered(s: &str) -> bool {
+    s.chars().all(|c| c.is_ascii() || has_glyph(c))
+}
+
+fn has_glyph(c: char) -> bool {
+    fonts()
+        .1
+        .iter()
+        .any(|font| font.info().coverage.contains(u32::from(c)))
+}
+
+/// `s` with every character that none of the shipped fonts can show written as its code point
+/// (`\u{11c3b}`), as [`text::clean`] writes control characters. A PDF/A document may not show
+/// a missing glyph, so without this a note in a script the fonts lack (or an emoji) would stop
+/// the whole PDF from being written; this way the page shows exactly which character it was,
+/// and the other formats and the journal keep it as it was typed.
+fn displayable(s: &str) -> std::borrow::Cow<'_, str> {
+    if covered(s) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_ascii() || has_glyph(c) {
+            out.push(c);
+        } else {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// The fonts shipped with typst, read once.
 fn fonts() -> &'static (LazyHash<FontBook>, Vec<Font>) {
     static FONTS: OnceLock<(LazyHash<FontBook>, Vec<Font>)> = OnceLock::new();
@@ -442,6 +476,22 @@ fn describe(world: &ClosedWorld, diagnostics: &[SourceDiagnostic]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn characters_no_font_has_are_written_as_code_points_and_others_kept() {
+        // Found by the property test: one such character stopped the whole PDF.
+        assert_eq!(displayable("Ünïcødé café"), "Ünïcødé café");
+        assert!(matches!(
+            displayable("plain"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(displayable("w\u{11c3b}x"), "w\\u{11c3b}x");
+        assert_eq!(displayable("\u{10a0c}"), "\\u{10a0c}");
+        let mut value = serde_json::json!({"note": "a\u{1b}b \u{10a0c}", "k\u{10a0c}": 1});
+        clean_all(&mut value);
+        assert_eq!(value["note"], "a\\u{1b}b \\u{10a0c}");
+        assert_eq!(value["k\\u{10a0c}"], 1);
+    }
 
     #[test]
     fn short_words_are_not_split() {
