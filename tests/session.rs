@@ -189,7 +189,7 @@ fn record_fields_are_checked_and_normalised() {
     let mut bad = values.clone();
     bad.insert(datetime_field.clone(), "yesterday evening".into());
     let err = s.apply(Action::Record { values: bad }).unwrap_err();
-    assert!(err.to_string().contains("2026-11-23T09:15+01:00"), "{err}");
+    assert!(err.to_string().contains("2026-11-23 09:15 +01:00"), "{err}");
     let mut unknown = values.clone();
     unknown.insert("no-such-field".into(), "x".into());
     assert!(s.apply(Action::Record { values: unknown }).is_err());
