@@ -611,6 +611,63 @@ fn an_evidence_step_hashes_after_confirmation_and_journals_the_manifest() {
     );
 }
 
+/// A hashing that read no file (found in tmux: a path that did not exist, and a quick second
+/// Enter went on past it) asks for Enter once more before going on, and `r` hashes again.
+#[test]
+fn an_evidence_step_that_hashed_nothing_asks_before_going_on_and_can_hash_again() {
+    let clock = common::clock();
+    let missing = common::temp_dir("tui-evidence-none").join("no-such-folder");
+    let mut app = one_step_app(
+        &clock,
+        "kind = \"evidence\"\npaths = [\"{{value}}\"]",
+        missing.to_str().unwrap(),
+    );
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('y'));
+    wait_for_command(&mut app);
+    assert_eq!(last_kind(&app), "evidence_recorded");
+    let events = walk(&app).session.state().events;
+    // The first Enter warns and writes nothing.
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(walk(&app).session.state().events, events);
+    assert_eq!(
+        walk(&app).status,
+        Some(custody::tui::app::Status::Warning(
+            custody::tui::app::NOTHING_HASHED.into()
+        ))
+    );
+    assert!(screen(&app, 80, 24).contains("r hash again"));
+    // r asks to hash again; the path now exists, and the second hashing reads it.
+    std::fs::create_dir_all(&missing).unwrap();
+    std::fs::write(missing.join("a.bin"), b"now here").unwrap();
+    key(&mut app, KeyCode::Char('r'));
+    assert!(matches!(walk(&app).dialog, Some(Dialog::Hash { .. })));
+    key(&mut app, KeyCode::Char('y'));
+    wait_for_command(&mut app);
+    let Body::EvidenceRecorded(e) = &walk(&app).recent.back().unwrap().body else {
+        panic!("evidence_recorded")
+    };
+    assert_eq!(e.files, 1);
+    // With a file hashed, one Enter goes on.
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(last_kind(&app), "step_completed");
+
+    // Going on without hashes is still possible, with the second Enter.
+    let missing = common::temp_dir("tui-evidence-none-2").join("still-missing");
+    let mut app = one_step_app(
+        &clock,
+        "kind = \"evidence\"\npaths = [\"{{value}}\"]",
+        missing.to_str().unwrap(),
+    );
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('y'));
+    wait_for_command(&mut app);
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(last_kind(&app), "evidence_recorded");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(last_kind(&app), "step_completed");
+}
+
 #[test]
 fn stopping_the_hashing_journals_it_as_stopped_with_what_was_done() {
     let clock = common::clock();

@@ -565,6 +565,10 @@ impl StartScreen {
     }
 }
 
+/// What Enter says on an evidence step whose hashing read no file, before it goes on.
+pub const NOTHING_HASHED: &str = "Nothing was hashed here: no file could be read. r hashes \
+     again (check the path first); n notes why; Enter again goes on without hashes.";
+
 /// A letter with Ctrl held (Ctrl-S from the habit of saving): never a one-letter command such
 /// as `s` (skip). Alt is let through: a terminal sends Esc and a key typed at once as Alt+key.
 fn modified_letter(key: KeyEvent) -> bool {
@@ -929,6 +933,19 @@ impl<C: Clock> Walk<C> {
             {
                 self.ask_to_run();
             }
+            KeyCode::Char('r')
+                if matches!(
+                    self.session.current_step().map(|s| &s.kind),
+                    Some(StepKind::Evidence { .. })
+                ) && self.session.current_step().is_some_and(|s| {
+                    self.session
+                        .state()
+                        .step(&s.id)
+                        .is_some_and(|st| st.evidence > 0)
+                }) =>
+            {
+                self.ask_to_hash();
+            }
             KeyCode::Char('e') | KeyCode::Tab if self.form.is_some() => self.typing = true,
             _ => {}
         }
@@ -1015,10 +1032,25 @@ impl<C: Clock> Walk<C> {
                 }
             }
             StepKind::Evidence { .. } => {
-                if self.step_state(&step.id).evidence > 0 {
-                    self.apply(Action::Complete);
-                } else {
+                if self.step_state(&step.id).evidence == 0 {
                     self.ask_to_hash();
+                    return;
+                }
+                // A hashing that read no file at all (a wrong path, a missing mount, stopped
+                // at once) preserved nothing: going on asks for Enter a second time.
+                let unhashed = self.recent.iter().rev().find_map(|e| match &e.body {
+                    crate::journal::Body::EvidenceRecorded(r)
+                        if e.step.as_deref() == Some(step.id.as_str()) =>
+                    {
+                        Some(r.files == 0)
+                    }
+                    _ => None,
+                });
+                let warning = Status::Warning(NOTHING_HASHED.into());
+                if unhashed == Some(true) && self.status.as_ref() != Some(&warning) {
+                    self.status = Some(warning);
+                } else {
+                    self.apply(Action::Complete);
                 }
             }
             StepKind::Instruction { .. } | StepKind::End { .. } => {

@@ -1473,6 +1473,16 @@ fn step_keys<C: Clock>(w: &Walk<C>) -> Keys {
         StepKind::Command { .. } if state.step(&step.id).is_none_or(|s| s.commands == 0) => {
             ("Enter", "run")
         }
+        StepKind::Evidence { .. } => {
+            return vec![
+                ("Enter", "go on"),
+                ("r", "hash again"),
+                ("n", "note"),
+                ("s", "skip"),
+                ("?", "help"),
+                ("q", "quit"),
+            ];
+        }
         StepKind::Command { .. } => {
             return vec![
                 ("Enter", "go on"),
