@@ -451,3 +451,99 @@ fn a_newer_journal_format_is_not_called_intact() {
     assert!(stdout.contains("newer than this custody reads"), "{stdout}");
     assert!(Session::open(&folder, false, common::clock()).is_err());
 }
+
+/// Rewrites the first event so that its runbook copy is `file`, rechaining the journal.
+fn name_runbook_copy(folder: &Path, file: &str) {
+    let handle = std::fs::File::open(folder.join("journal.jsonl")).unwrap();
+    let events = Scanner::new(std::io::BufReader::new(handle))
+        .read_all()
+        .unwrap();
+    let mut prev = Digest::ZERO;
+    let mut out = Vec::new();
+    for mut event in events {
+        if let Body::SessionStarted(s) = &mut event.body {
+            file.clone_into(&mut s.runbook.file);
+        }
+        let (line, sealed) = Draft {
+            time: event.time,
+            offset: event.offset,
+            actor: event.actor,
+            step: event.step,
+            body: event.body,
+        }
+        .seal(event.seq, prev)
+        .unwrap();
+        prev = sealed.hash;
+        out.extend_from_slice(&line);
+    }
+    std::fs::write(folder.join("journal.jsonl"), out).unwrap();
+}
+
+/// Found while writing the fuzz targets: a journal whose first event named a fifo as its
+/// runbook copy made `custody verify` wait for ever, and a path outside the folder was read.
+/// A copy must be a plain file name in the session folder and a regular file; anything else is
+/// reported as the copy missing, at once, by verify, by opening and by the report.
+#[test]
+fn a_runbook_copy_that_is_not_a_plain_file_in_the_folder_is_never_read() {
+    let outside = common::temp_dir("verify-copy-outside").join("runbook.toml");
+    std::fs::write(&outside, b"[runbook]\n").unwrap();
+    let cases: Vec<(&str, String)> = vec![
+        ("fifo", "fifo".to_owned()),
+        ("link", "link".to_owned()),
+        ("absolute path", outside.display().to_string()),
+        ("parent folder", "../runbook.toml".to_owned()),
+        ("sub-folder", "evidence/runbook.toml".to_owned()),
+        ("device", "/dev/zero".to_owned()),
+    ];
+    for (what, file) in cases {
+        let folder = open_session("verify-copy");
+        let fifo = folder.join("fifo");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        std::os::unix::fs::symlink(folder.join("runbook.toml"), folder.join("link")).unwrap();
+        std::fs::copy(folder.join("runbook.toml"), folder.join("../runbook.toml")).unwrap();
+        name_runbook_copy(&folder, &file);
+
+        // In a thread of its own, so that a hang (a fifo waited on, a device read for ever) is
+        // reported as such instead of holding up the test run.
+        let (done, finished) = std::sync::mpsc::channel();
+        let checked = folder.clone();
+        let what_ = what.to_owned();
+        std::thread::spawn(move || {
+            let (what, folder) = (what_, checked);
+            let v = journal::verify(&folder, None, None).unwrap();
+            assert!(v.problem.is_none(), "{what}: the chain is whole");
+            assert!(!v.intact(), "{what}: verify called it intact");
+            let custody::journal::verify::RunbookCheck::Missing(why) = &v.runbook else {
+                panic!("{what}: {:?}", v.runbook);
+            };
+            assert!(
+                why.contains("not a file name in the session folder")
+                    || why.contains("not a regular file")
+                    || why.contains("symbolic link")
+                    || why.contains("too many levels"),
+                "{what}: {why}"
+            );
+            let err = Session::open(&folder, false, common::clock()).expect_err("opening refuses");
+            assert!(err.to_string().contains("runbook copy"), "{what}: {err}");
+            let output = std::process::Command::new(env!("CARGO_BIN_EXE_custody"))
+                .args(["report", "--format", "md", "-o", "-", "--damaged"])
+                .arg(&folder)
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&output.stdout);
+            assert!(text.contains("MISSING"), "{what}: {text}");
+            done.send(()).unwrap();
+        });
+        match finished.recv_timeout(std::time::Duration::from_mins(2)) {
+            Ok(()) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => panic!("{what}: see above"),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("{what}: hung"),
+        }
+    }
+}

@@ -86,6 +86,63 @@ fn io_error<'a>(path: &'a Path, doing: &'static str) -> impl FnOnce(io::Error) -
     }
 }
 
+/// The largest runbook or scenario copy read back (the largest bundled runbook is under 50 KB).
+pub const MAX_COPY: u64 = 16 * 1024 * 1024;
+
+/// Reads a copy that the first event names (the runbook's or the scenario's), from the session
+/// folder only. custody names its copies by a plain file name; a journal that names a path
+/// (`/dev/zero`, `../x`), a link, a fifo or a device, or a copy larger than [`MAX_COPY`], was
+/// written by something else, and reading it could hang, exhaust memory or read the machine's
+/// files: it is refused with a message that says so, and nothing is opened outside the folder.
+pub fn read_copy(folder: &Path, file: &str) -> io::Result<Vec<u8>> {
+    let plain = matches!(
+        Path::new(file).components().collect::<Vec<_>>().as_slice(),
+        [std::path::Component::Normal(_)]
+    ) && !file.contains('/');
+    if !plain {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "the journal names the copy `{}`, which is not a file name in the session \
+                 folder (custody names its copies by file name only): the journal was changed",
+                crate::sanitize::for_terminal(file)
+            ),
+        ));
+    }
+    // O_NONBLOCK: a fifo does not hold up the open; it is then refused as not a regular file.
+    let mut handle = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(folder.join(file))?;
+    let meta = handle.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "not a regular file (custody writes its copies as plain files): the folder was changed",
+        ));
+    }
+    if meta.len() > MAX_COPY {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{} bytes, larger than any runbook custody copies ({MAX_COPY} at most)",
+                meta.len()
+            ),
+        ));
+    }
+    let mut bytes = Vec::new();
+    io::Read::by_ref(&mut handle)
+        .take(MAX_COPY + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_COPY {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("larger than any runbook custody copies ({MAX_COPY} bytes at most)"),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// The folder of a session named by the user: the folder itself, or its journal file.
 pub fn resolve(path: &Path) -> PathBuf {
     if path.file_name().is_some_and(|n| n == JOURNAL) && path.is_file() {
@@ -232,8 +289,8 @@ impl SessionFolder {
             });
         }
         let runbook_path = path.join(&started.runbook.file);
-        let runbook_bytes =
-            fs::read(&runbook_path).map_err(io_error(&runbook_path, "read the runbook copy"))?;
+        let runbook_bytes = read_copy(&path, &started.runbook.file)
+            .map_err(io_error(&runbook_path, "read the runbook copy"))?;
         let found = Digest::of(&runbook_bytes);
         if found != started.runbook.sha256 {
             return Err(Error::RunbookChanged {
@@ -253,7 +310,8 @@ impl SessionFolder {
             None => None,
             Some(scenario) => {
                 let copy = path.join(&scenario.file);
-                let bytes = fs::read(&copy).map_err(io_error(&copy, "read the scenario copy"))?;
+                let bytes = read_copy(&path, &scenario.file)
+                    .map_err(io_error(&copy, "read the scenario copy"))?;
                 let found = Digest::of(&bytes);
                 if found != scenario.sha256 {
                     return Err(Error::RunbookChanged {

@@ -253,7 +253,7 @@ pub fn verify(
 /// Whether a copy in the session folder still hashes to what the first event recorded.
 fn check_copy(folder: &Path, file: &str, recorded: Digest) -> RunbookCheck {
     let copy = folder.join(file);
-    match std::fs::read(&copy) {
+    match super::folder::read_copy(folder, file) {
         Ok(bytes) => {
             let found = Digest::of(&bytes);
             if found == recorded {

@@ -181,7 +181,9 @@ pub fn load(path: &Path) -> Result<Input, LoadError> {
         return Err(LoadError::Empty { path: journal });
     }
     let runbook = verification.started.as_ref().and_then(|s| {
-        let text = std::fs::read_to_string(verification.folder.join(&s.runbook.file)).ok()?;
+        let bytes =
+            crate::journal::folder::read_copy(&verification.folder, &s.runbook.file).ok()?;
+        let text = String::from_utf8(bytes).ok()?;
         Runbook::parse(&text).runbook
     });
     let checked = checked(&verification);
@@ -369,10 +371,10 @@ pub fn write_into_session(folder: &Path) -> Result<SessionFiles, String> {
         .iter_mut()
         .find(|n| n.starts_with(NOT_SEALED))
     {
-        *note = "this report was written as the session was sealed: the seal follows it in \
-                 the journal, after the event that records this report's hashes; `custody \
-                 verify` shows the seal and the final hash"
-            .to_owned();
+        "this report was written as the session was sealed: the seal follows it in the \
+         journal, after the event that records this report's hashes; `custody verify` shows \
+         the seal and the final hash"
+            .clone_into(note);
     }
     let report = input
         .report()

@@ -886,11 +886,16 @@ pub struct Loaded {
 pub fn load_runbook(folder: &Path, started: &SessionStarted) -> Result<Loaded, Error> {
     let read = |file: &str, doing: &'static str| {
         let copy = folder.join(file);
-        std::fs::read_to_string(&copy).map_err(|source| journal::Error::Io {
-            path: copy,
-            doing,
-            source,
-        })
+        journal::folder::read_copy(folder, file)
+            .and_then(|bytes| {
+                String::from_utf8(bytes)
+                    .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8"))
+            })
+            .map_err(|source| journal::Error::Io {
+                path: copy,
+                doing,
+                source,
+            })
     };
     let runbook_text = read(&started.runbook.file, "read the runbook copy")?;
     let checked = Runbook::parse(&runbook_text);

@@ -1493,7 +1493,7 @@ fn step_keys<C: Clock>(w: &Walk<C>) -> Keys {
                 ("q", "quit"),
             ];
         }
-        _ => ("Enter", "done"),
+        StepKind::Instruction { .. } => ("Enter", "done"),
     };
     vec![
         main,
