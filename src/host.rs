@@ -130,6 +130,42 @@ pub enum Input {
 }
 
 /// Waits up to `timeout` for standard input to have something to read, or to hang up.
+/// Standard input made non-blocking for as long as this lives (while the interface runs), and
+/// given back as it was. crossterm reads a key's bytes until the key is whole; on a blocking
+/// terminal half a key (Esc and `[`, alone) held the whole loop in `read`, and with it the
+/// signals and the clock (found by `tests/signals.rs`).
+#[derive(Debug)]
+pub struct NonBlockingStdin(Option<rustix::fs::OFlags>);
+
+impl NonBlockingStdin {
+    pub fn new() -> Self {
+        let stdin = rustix::stdio::stdin();
+        let Ok(flags) = rustix::fs::fcntl_getfl(stdin) else {
+            return Self(None);
+        };
+        if flags.contains(rustix::fs::OFlags::NONBLOCK)
+            || rustix::fs::fcntl_setfl(stdin, flags | rustix::fs::OFlags::NONBLOCK).is_err()
+        {
+            return Self(None);
+        }
+        Self(Some(flags))
+    }
+}
+
+impl Default for NonBlockingStdin {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for NonBlockingStdin {
+    fn drop(&mut self) {
+        if let Some(flags) = self.0 {
+            let _ = rustix::fs::fcntl_setfl(rustix::stdio::stdin(), flags);
+        }
+    }
+}
+
 pub fn wait_for_input(timeout: std::time::Duration) -> Input {
     let mut fds = [libc::pollfd {
         fd: libc::STDIN_FILENO,

@@ -337,9 +337,19 @@ impl<C: Clock + Clone> App<C> {
                 reason: Some(format!("custody received {name}")),
             });
         }
-        self.done = Some(format!(
-            "custody: stopped by {name}; the session can be resumed"
-        ));
+        self.done = Some(match &self.screen {
+            Screen::Walk(w) if w.session.state().sealed.is_some() => {
+                format!("custody: stopped by {name}; the session is sealed")
+            }
+            Screen::Walk(w) => format!(
+                "custody: stopped by {name}; the session is paused. Take it up again with: \
+                 custody resume {}",
+                w.session.state().started.session
+            ),
+            Screen::Picker(_) | Screen::Start(_) => {
+                format!("custody: stopped by {name}; no session was started")
+            }
+        });
     }
 }
 

@@ -83,6 +83,7 @@ pub fn run<C: Clock + Clone>(mut app: App<C>) -> io::Result<String> {
     // `try_init` rather than `ratatui::run`, so that a missing terminal is an error to report,
     // not a panic. It installs the panic hook that restores the terminal.
     let mut terminal = ratatui::try_init()?;
+    let nonblocking = crate::host::NonBlockingStdin::new();
     let _ = execute!(io::stdout(), EnableBracketedPaste);
     let result = event_loop(&mut terminal, &mut app, &signals);
     if let Err(e) = &result {
@@ -90,6 +91,7 @@ pub fn run<C: Clock + Clone>(mut app: App<C>) -> io::Result<String> {
         app.on_signal(&format!("a terminal error ({e})"));
     }
     let _ = execute!(io::stdout(), DisableBracketedPaste);
+    drop(nonblocking);
     let _ = ratatui::try_restore();
     // Restoring a terminal that is gone fails; ratatui would then report it on standard error,
     // which is gone too, and that would abort the program. Such a terminal is let go instead.
@@ -119,10 +121,15 @@ fn event_loop<C: Clock + Clone>(
             app.on_signal("a hang-up (the terminal was closed)");
             return Ok(true);
         }
-        while app.done.is_none() && event::poll(Duration::ZERO)? {
+        // crossterm's poll returns at once only with a timeout above zero.
+        while app.done.is_none() && event::poll(Duration::from_millis(1))? {
             match event::read()? {
                 Event::Key(key) if key.kind == KeyEventKind::Press => app.on_key(key),
                 Event::Paste(text) => app.on_paste(&text),
+                // A size that went and came back before a frame was drawn (100x40, 1x1,
+                // 100x40) looks unchanged to ratatui, which would then draw nothing: the next
+                // frame is drawn whole.
+                Event::Resize(..) => terminal.clear()?,
                 _ => {}
             }
         }
