@@ -957,3 +957,354 @@ fn fresh_home() -> PathBuf {
     std::fs::create_dir_all(&dir).expect("a home folder for the program");
     dir
 }
+
+/// A small seeded random number generator (`SplitMix64`) for tests that drive a program at random
+/// moments: the same seed gives the same drive, so a failure can be replayed.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    /// The seed to use: `CUSTODY_SEED` when set (to replay a run), else one from the clock.
+    /// Printed, so that any run can be replayed.
+    pub fn seed(test: &str) -> u64 {
+        let seed = std::env::var("CUSTODY_SEED")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or_else(|| {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default();
+                (now.as_secs() ^ u64::from(now.subsec_nanos())) % 1_000_000_000
+            });
+        eprintln!("{test}: seed {seed} (CUSTODY_SEED={seed} replays it)");
+        seed
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        if n == 0 { 0 } else { self.next_u64() % n }
+    }
+
+    /// A number in `lo..=hi`.
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.below(hi - lo + 1)
+    }
+
+    /// True with probability `percent` in 100.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    /// One of `items`.
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[usize::try_from(self.below(items.len() as u64)).unwrap_or(0)]
+    }
+}
+
+// ---- Added for the reliability suites (tests/crash.rs, tests/signals.rs, the resize storms in
+// tests/terminal_sizes.rs). ----
+
+impl Term {
+    /// The screen as the program's last complete frame left it: the output up to the end of the
+    /// last frame ratatui finished drawing, replayed into a fresh emulator of the pty's size.
+    ///
+    /// ratatui ends every frame by hiding the cursor (`ESC [ ? 25 l`) or showing it
+    /// (`ESC [ ? 25 h`) after the cells that changed, and the output of one frame may be read in
+    /// several pieces; [`Term::screen`] can catch a frame half drawn, this never does. What a
+    /// complete frame showed is what the program showed as done. Only meaningful for a pty whose
+    /// size never changed (a resize makes the emulator crop what it had).
+    pub fn last_frame(&self) -> String {
+        let raw = self.raw();
+        let end = [&b"\x1b[?25l"[..], b"\x1b[?25h"]
+            .iter()
+            .filter_map(|marker| rfind(&raw, marker).map(|at| at + marker.len()))
+            .max()
+            .unwrap_or(0);
+        let (cols, rows) = self.size();
+        let mut parser = vt100::Parser::new(nonzero(rows), nonzero(cols), 0);
+        parser.process(&raw[..end]);
+        screen_text(parser.screen())
+    }
+
+    /// How many frames the program has finished drawing so far (see [`Term::last_frame`]).
+    pub fn frames(&self) -> usize {
+        let raw = self.raw();
+        raw.windows(6)
+            .filter(|w| *w == b"\x1b[?25l" || *w == b"\x1b[?25h")
+            .count()
+    }
+}
+
+/// What a program run without a terminal printed, and how it ended.
+#[derive(Debug, Clone)]
+pub struct CliOutput {
+    /// The exit code; `None` when a signal ended it.
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl CliOutput {
+    /// Both outputs, for failure messages.
+    pub fn text(&self) -> String {
+        format!(
+            "exit {:?}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// `custody ARGS` without a terminal (standard input empty), in the same small, fixed
+/// environment as a [`Term`] (a fresh `HOME`, `TZ=UTC`, `LANG=C.UTF-8`, no `CUSTODY_*`).
+pub fn custody_cli<S: AsRef<OsStr>>(args: &[S]) -> CliOutput {
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_custody"))
+        .args(args)
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", fresh_home())
+        .env("LANG", "C.UTF-8")
+        .env("LC_ALL", "C.UTF-8")
+        .env("TZ", "UTC")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("custody runs");
+    CliOutput {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Driving the flagship runbook (`csam-discovery`) through the keyboard and reading its walk
+/// screen back, for the suites that crash, signal and resize the real binary.
+pub mod flagship {
+    use std::path::Path;
+
+    use custody::journal::Event;
+    use custody::runbook::{FieldKind, Runbook, StepKind};
+    use custody::sanitize::for_terminal;
+    use custody::session::State;
+    use custody::tui::describe;
+
+    use super::{Rng, Term};
+
+    pub const RUNBOOK: &str = "csam-discovery";
+
+    /// How much of a journal pane line [`pane_line`] and [`journal_pane`] keep: the time, the
+    /// sequence number and the start of the text. A dialog is 72 columns wide and centred, so
+    /// on a screen 140 columns wide it never covers them.
+    pub const PREFIX: usize = 30;
+
+    pub fn runbook() -> Runbook {
+        custody::runbook::bundled::find(RUNBOOK)
+            .expect("the flagship runbook")
+            .1
+    }
+
+    /// Every event of a session's journal (a torn last line left out).
+    pub fn events(folder: &Path) -> Vec<Event> {
+        custody::session::read_recent(folder, usize::MAX)
+    }
+
+    /// The fold of a session's journal.
+    pub fn state(folder: &Path, runbook: &Runbook) -> Option<State> {
+        State::replay(runbook, &events(folder))
+    }
+
+    /// The journal pane's line for an event, as the screen shows it (its first [`PREFIX`]
+    /// characters).
+    pub fn pane_line(e: &Event) -> String {
+        let text = format!(
+            "{} #{:<3} {}",
+            e.local_time().format("%H:%M:%S"),
+            e.seq,
+            for_terminal(&describe::event(e))
+        );
+        text.chars()
+            .take(PREFIX)
+            .collect::<String>()
+            .trim_end()
+            .to_owned()
+    }
+
+    /// The journal pane's lines in a frame: (sequence number, the line's first [`PREFIX`]
+    /// characters).
+    pub fn journal_pane(frame: &str) -> Vec<(u64, String)> {
+        let rows: Vec<&str> = frame.split('\n').collect();
+        let Some(top) = rows.iter().position(|r| r.contains("Journal (local time)")) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for row in &rows[top + 1..] {
+            if row.starts_with(['└', '╰', '+']) {
+                break;
+            }
+            let inner: String = row.chars().skip(1).take(PREFIX).collect();
+            let inner = inner.trim_end().to_owned();
+            let chars: Vec<char> = inner.chars().collect();
+            let time_ok = chars.len() > 10
+                && chars[..8].iter().enumerate().all(|(i, c)| {
+                    if i % 3 == 2 {
+                        *c == ':'
+                    } else {
+                        c.is_ascii_digit()
+                    }
+                })
+                && chars[8] == ' '
+                && chars[9] == '#';
+            if !time_ok {
+                continue;
+            }
+            let digits: String = chars[10..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .collect();
+            if let Ok(seq) = digits.parse() {
+                out.push((seq, inner));
+            }
+        }
+        out
+    }
+
+    /// The step the step pane's title names (`finished` once the runbook is done); `None` when no
+    /// walk screen is shown or a dialog covers the title.
+    pub fn step_shown(frame: &str, runbook: &Runbook) -> Option<String> {
+        let row = frame.split('\n').nth(2)?;
+        if row.contains(" finished ") {
+            return Some("finished".into());
+        }
+        runbook
+            .steps
+            .iter()
+            .filter(|s| row.contains(&format!(" {} ({}) ", s.id, s.kind_name())))
+            .map(|s| s.id.clone())
+            .max_by_key(String::len)
+    }
+
+    /// What the fold says the screen should show as the step: its id, or `finished`.
+    pub fn current_name(st: &State) -> String {
+        st.current.clone().unwrap_or_else(|| "finished".into())
+    }
+
+    /// A key to press, text to type, or raw bytes to send.
+    #[derive(Debug, Clone)]
+    pub enum K {
+        Key(&'static str),
+        Text(String),
+        Bytes(Vec<u8>),
+    }
+
+    pub fn press(term: &mut Term, k: &K) {
+        match k {
+            K::Key(name) => term.key(name),
+            K::Text(text) => term.type_text(text),
+            K::Bytes(bytes) => term.send(bytes),
+        }
+    }
+
+    /// Words for notes and reasons; in a dialog every key is text, so any letter is safe.
+    pub const WORDS: &[&str] = &[
+        "checked", "listing", "called", "duty", "officer", "server", "backup", "share", "ticket",
+        "quiet", "noted", "café", "€5", "naïve", "x", "yes", "quit",
+    ];
+
+    pub fn words(rng: &mut Rng, n: u64) -> String {
+        (0..n)
+            .map(|_| *rng.pick(WORDS))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Steps whose keys go to a form (typing) until Esc.
+    pub fn is_form(kind: &StepKind) -> bool {
+        matches!(
+            kind,
+            StepKind::Record { .. } | StepKind::Contact { .. } | StepKind::Transfer { .. }
+        )
+    }
+
+    /// The keys that do what the current step asks (a decision takes a random way out). Command
+    /// and evidence steps are done by a note and a skip, as the step says to do them by hand.
+    pub fn step_keys(st: &State, runbook: &Runbook, rng: &mut Rng) -> Vec<K> {
+        let Some(id) = st.current.clone() else {
+            return Vec::new();
+        };
+        let step = runbook.step(&id).unwrap();
+        let mut keys = Vec::new();
+        match &step.kind {
+            StepKind::Instruction { .. } | StepKind::End { .. } => keys.push(K::Key("Enter")),
+            StepKind::Checklist { items, .. } => {
+                let done = st.step(&id).map_or(0, |s| s.items.len());
+                for _ in done..items.len() {
+                    keys.push(K::Key("Space"));
+                }
+                keys.push(K::Key("Enter"));
+            }
+            StepKind::Decision { choices } => {
+                for _ in 0..rng.below(choices.len() as u64) {
+                    keys.push(K::Key("Down"));
+                }
+                keys.push(K::Key("Enter"));
+                keys.push(K::Text(format!("because {}", words(rng, 2))));
+                keys.push(K::Key("Enter"));
+            }
+            StepKind::Record { fields, .. } => {
+                for field in fields {
+                    match &field.kind {
+                        FieldKind::Choice { .. } | FieldKind::Yesno => keys.push(K::Key("Right")),
+                        FieldKind::Datetime => keys.push(K::Text("now".into())),
+                        FieldKind::Number => keys.push(K::Text("2".into())),
+                        _ => keys.push(K::Text("as listed".into())),
+                    }
+                    keys.push(K::Key("Enter"));
+                }
+            }
+            StepKind::Contact { .. } => {
+                keys.extend([
+                    K::Key("Ctrl-U"),
+                    K::Text("Meldpunt".into()),
+                    K::Key("Enter"),
+                    K::Text("phone".into()),
+                    K::Key("Enter"),
+                    K::Key("Enter"),
+                    K::Text("REF-1".into()),
+                    K::Key("Enter"),
+                    K::Key("Enter"),
+                    K::Key("Enter"),
+                ]);
+            }
+            StepKind::Transfer { .. } => {
+                keys.push(K::Text("disk image".into()));
+                keys.extend(std::iter::repeat_n(K::Key("Enter"), 4));
+                keys.push(K::Text("D. Visser".into()));
+                keys.extend(std::iter::repeat_n(K::Key("Enter"), 4));
+                keys.push(K::Text("evidence locker 3".into()));
+                keys.push(K::Key("Enter"));
+            }
+            StepKind::Evidence { .. } | StepKind::Command { .. } => {
+                keys.extend([
+                    K::Key("n"),
+                    K::Text("done by hand as the step says".into()),
+                    K::Key("Enter"),
+                    K::Key("s"),
+                    K::Text("done by hand, see the note".into()),
+                    K::Key("Enter"),
+                ]);
+            }
+        }
+        keys
+    }
+}
