@@ -376,6 +376,21 @@ pub struct FileRef {
     pub sha256: Digest,
 }
 
+/// `algorithms` of `evidence_recorded`: names of the hash functions custody computes, and no
+/// other, as `docs/JOURNAL.md` says (a report lists them as such).
+fn known_hashes<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    let names = Vec::<String>::deserialize(deserializer)?;
+    if names
+        .iter()
+        .any(|n| crate::runbook::HashAlgorithm::from_name(n).is_none())
+    {
+        return Err(serde::de::Error::custom(
+            "`algorithms` names a hash function other than sha256, sha1 and md5",
+        ));
+    }
+    Ok(names)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EvidenceRecorded {
     /// The paths as the step named them, after substitution.
@@ -396,8 +411,9 @@ pub struct EvidenceRecorded {
     #[serde(default)]
     pub sums: Option<FileRef>,
     /// The hash functions computed for every file (`sha256`, `sha1`, `md5`); empty in
-    /// journals written before custody recorded it, when only SHA-256 was computed.
-    #[serde(default)]
+    /// journals written before custody recorded it, when only SHA-256 was computed. Any other
+    /// name does not decode: custody computes no other hash.
+    #[serde(default, deserialize_with = "known_hashes")]
     pub algorithms: Vec<String>,
     /// Folders, symbolic links (recorded, not followed) and other entries (devices, fifos,
     /// sockets: recorded, never read) found besides the files.
