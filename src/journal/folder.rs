@@ -489,7 +489,26 @@ fn take_lock(folder: &Path) -> Result<File, Error> {
         .mode(0o600)
         .open(&path)
         .map_err(io_error(&path, "open the lock file"))?;
-    match file.try_lock() {
+    let mut result = file.try_lock();
+    // A lock that this very process let go a moment ago can still be held for an instant by a
+    // child it forked meanwhile (for a command step or a test), through the copy of the
+    // descriptor that the child closes when it starts its program: that is waited out, for a
+    // little while, and only that.
+    let own = format!("custody (pid {} on ", std::process::id());
+    for _ in 0..200 {
+        if !matches!(result, Err(fs::TryLockError::WouldBlock)) {
+            break;
+        }
+        let mut holder = String::new();
+        let _ = (&file).read_to_string(&mut holder);
+        let _ = (&file).seek(SeekFrom::Start(0));
+        if !holder.starts_with(&own) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        result = file.try_lock();
+    }
+    match result {
         Ok(()) => {}
         Err(fs::TryLockError::WouldBlock) => {
             let mut holder = String::new();
