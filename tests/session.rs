@@ -582,3 +582,30 @@ fn date_times_are_read_as_people_type_them_and_never_without_an_offset() {
         assert_eq!(utc(text), None, "{text:?} has no date, time or offset");
     }
 }
+
+/// A crash while a session is being created, before its first event is on disk, leaves no
+/// journal that would pass for an open session (found by the crash tests: `custody sessions`
+/// listed such a folder as open with blank fields). The first event is written under a name of
+/// its own, and the journal named only once it is there.
+#[test]
+fn a_crash_before_the_first_event_leaves_no_session_that_looks_open() {
+    let dir = common::temp_dir("half-created");
+    let id = "20261207T120000Z-csam-discovery-0001";
+    let made = std::panic::catch_unwind(|| {
+        journal::folder::SessionFolder::create(&dir, id, "[runbook]\n", None, |_, _| {
+            panic!("the machine stops here")
+        })
+    });
+    assert!(made.is_err());
+    assert!(dir.join(id).join("journal.jsonl.new").exists());
+    assert!(!dir.join(id).join("journal.jsonl").exists());
+    assert!(journal::session_folders(&dir).unwrap().is_empty());
+    // A session created in full is named as always.
+    let clock = common::clock();
+    let s = Session::create(&dir, &common::start("hotline-notice", Mode::Real), &clock).unwrap();
+    assert_eq!(
+        journal::session_folders(&dir).unwrap(),
+        [s.folder().to_owned()]
+    );
+    assert!(!s.folder().join("journal.jsonl.new").exists());
+}

@@ -15,6 +15,8 @@ use super::reader::{Problem, ScanError, Scanner};
 use super::writer::Writer;
 
 pub const JOURNAL: &str = "journal.jsonl";
+/// The journal while its first event is written, before it is named [`JOURNAL`].
+pub const JOURNAL_NEW: &str = "journal.jsonl.new";
 pub const RUNBOOK: &str = "runbook.toml";
 /// The copy of an exercise's scenario file.
 pub const SCENARIO: &str = "scenario.toml";
@@ -206,16 +208,18 @@ impl SessionFolder {
             write_private_file(&path.join(SCENARIO), text.as_bytes())?;
         }
         make_private_dir(&path.join(EVIDENCE))?;
+        // The journal is written under a name of its own until its first event is on disk, and
+        // only then named `journal.jsonl`: a crash in between leaves no empty journal that
+        // would pass for an open session (nothing had been acknowledged yet).
         let journal_path = path.join(JOURNAL);
+        let new_path = path.join(JOURNAL_NEW);
         let file = OpenOptions::new()
             .append(true)
             .create_new(true)
             .mode(0o600)
-            .open(&journal_path)
-            .map_err(io_error(&journal_path, "create the journal"))?;
-        set_mode(&file, 0o600, &journal_path)?;
-        sync_dir(&path)?;
-        sync_dir(dir)?;
+            .open(&new_path)
+            .map_err(io_error(&new_path, "create the journal"))?;
+        set_mode(&file, 0o600, &new_path)?;
         let mut writer = Writer::new(file, 0, 0, Digest::ZERO);
         let event = writer
             .append(first(
@@ -223,9 +227,13 @@ impl SessionFolder {
                 scenario_text.map(|t| Digest::of(t.as_bytes())),
             ))
             .map_err(|source| Error::Write {
-                path: journal_path,
+                path: new_path.clone(),
                 source,
             })?;
+        fs::rename(&new_path, &journal_path)
+            .map_err(io_error(&journal_path, "name the journal"))?;
+        sync_dir(&path)?;
+        sync_dir(dir)?;
         Ok((
             Self {
                 path,
