@@ -129,7 +129,6 @@ pub enum Input {
     HungUp,
 }
 
-/// Waits up to `timeout` for standard input to have something to read, or to hang up.
 /// Standard input made non-blocking for as long as this lives (while the interface runs), and
 /// given back as it was. crossterm reads a key's bytes until the key is whole; on a blocking
 /// terminal half a key (Esc and `[`, alone) held the whole loop in `read`, and with it the
@@ -166,6 +165,7 @@ impl Drop for NonBlockingStdin {
     }
 }
 
+/// Waits up to `timeout` for standard input to have something to read, or to hang up.
 pub fn wait_for_input(timeout: std::time::Duration) -> Input {
     let mut fds = [libc::pollfd {
         fd: libc::STDIN_FILENO,

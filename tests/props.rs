@@ -25,9 +25,16 @@ use std::sync::OnceLock;
 use custody::journal::reader::{Problem, ReadAhead, ScanError, Scanner};
 use custody::journal::{Body, Digest, Event};
 use custody::report::{self, Format};
-use custody::runbook::{Diagnostic, Runbook, Scenario, SourceText, bundled};
+use custody::runbook::{Runbook, Scenario, bundled};
 use proptest::prelude::*;
 use proptest::sample::Index;
+
+// The fuzz targets' checks, shared: a text is loaded as `custody check` loads it, and every
+// diagnostic checked for what the loaders promise (`load_everything`).
+#[allow(dead_code)]
+#[path = "../fuzz/src/lib.rs"]
+mod targets;
+use targets::load_everything;
 
 /// The configuration of a suite: `ci` cases unless `PROPTEST_CASES` says otherwise.
 fn config(ci: u32) -> ProptestConfig {
@@ -180,76 +187,6 @@ fn seeds() -> &'static [(&'static str, &'static str)] {
 fn flagship() -> &'static Runbook {
     static RUNBOOK: OnceLock<Runbook> = OnceLock::new();
     RUNBOOK.get_or_init(|| bundled::find("csam-discovery").expect("the flagship").1)
-}
-
-/// Checks what the loaders promise for one diagnostic of `text`.
-fn check_diagnostic(text: &str, source: &SourceText<'_>, d: &Diagnostic) {
-    let span = &d.span;
-    assert!(
-        span.start <= span.end && span.end <= text.len(),
-        "span {span:?} of `{}` is not inside the text ({} bytes)",
-        d.message,
-        text.len()
-    );
-    assert!(
-        text.is_char_boundary(span.start) && text.is_char_boundary(span.end),
-        "span {span:?} of `{}` cuts a character",
-        d.message
-    );
-    assert!(!d.message.trim().is_empty(), "an empty message");
-    let rendered = source.render(d);
-    let at = source.location(span.start);
-    let head = format!(
-        "props.toml:{}:{}: {}: ",
-        at.line,
-        at.column,
-        d.severity.label()
-    );
-    assert!(
-        rendered.starts_with(&head),
-        "`{rendered}` should start with `{head}`"
-    );
-    assert!(
-        !rendered.contains(['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}']),
-        "control or bidi characters reach the terminal: {rendered:?}"
-    );
-    // The quoted line is the line the location names.
-    let quoted = rendered.lines().nth(2).unwrap_or_default();
-    assert!(
-        quoted.starts_with(&format!("{} | ", at.line)),
-        "the quoted line is not line {}: {rendered}",
-        at.line
-    );
-}
-
-/// Loads `text` as a runbook and as a scenario (against the flagship, and with no runbook), and
-/// checks every diagnostic.
-fn load_everything(text: &str) {
-    let source = SourceText::new("props.toml", text);
-    let checked = Runbook::parse(text);
-    for d in &checked.diagnostics {
-        check_diagnostic(text, &source, d);
-    }
-    assert_eq!(checked.runbook.is_some(), checked.errors() == 0);
-    let sorted = checked
-        .diagnostics
-        .windows(2)
-        .all(|w| w[0].span.start <= w[1].span.start);
-    assert!(sorted, "diagnostics are listed in the order of the file");
-    for against in [true, false] {
-        let runbook = if against {
-            Ok(flagship())
-        } else {
-            Err("no runbook (a test)".to_owned())
-        };
-        let scenario = Scenario::parse(text, runbook);
-        for d in &scenario.diagnostics {
-            check_diagnostic(text, &source, d);
-        }
-        assert_eq!(scenario.scenario.is_some(), scenario.errors() == 0);
-    }
-    let _ = custody::runbook::is_scenario(text);
-    let _ = Scenario::runbook_of(text);
 }
 
 /// A change to a runbook's text, line by line (structure-aware) or character by character.

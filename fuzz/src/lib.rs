@@ -101,7 +101,7 @@ pub fn runbook(data: &[u8]) {
 
 /// Loads `text` as a runbook and as a scenario (against the flagship, and with no runbook), as
 /// `custody check` does, and checks every diagnostic.
-fn load_everything(text: &str) {
+pub fn load_everything(text: &str) {
     let source = SourceText::new("fuzz.toml", text);
     let checked = Runbook::parse(text);
     for d in &checked.diagnostics {

@@ -116,20 +116,10 @@ pub fn read_copy(folder: &Path, file: &str) -> io::Result<Vec<u8>> {
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(folder.join(file))?;
-    let meta = handle.metadata()?;
-    if !meta.is_file() {
+    if !handle.metadata()?.is_file() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
             "not a regular file (custody writes its copies as plain files): the folder was changed",
-        ));
-    }
-    if meta.len() > MAX_COPY {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!(
-                "{} bytes, larger than any runbook custody copies ({MAX_COPY} at most)",
-                meta.len()
-            ),
         ));
     }
     let mut bytes = Vec::new();
@@ -486,6 +476,15 @@ fn set_aside(folder: &Path, journal_path: &Path, good_len: u64) -> Result<Recove
     })
 }
 
+/// The line the holder of a lock wrote into the lock file (read from its start).
+fn lock_holder(file: &File) -> String {
+    let mut holder = String::new();
+    let mut reader = file;
+    let _ = reader.seek(SeekFrom::Start(0));
+    let _ = reader.read_to_string(&mut holder);
+    holder
+}
+
 /// Takes the session's lock, writing who holds it; refuses, naming the holder, when taken.
 fn take_lock(folder: &Path) -> Result<File, Error> {
     let path = folder.join(LOCK);
@@ -507,10 +506,7 @@ fn take_lock(folder: &Path) -> Result<File, Error> {
         if !matches!(result, Err(fs::TryLockError::WouldBlock)) {
             break;
         }
-        let mut holder = String::new();
-        let _ = (&file).read_to_string(&mut holder);
-        let _ = (&file).seek(SeekFrom::Start(0));
-        if !holder.starts_with(&own) {
+        if !lock_holder(&file).starts_with(&own) {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
@@ -519,8 +515,7 @@ fn take_lock(folder: &Path) -> Result<File, Error> {
     match result {
         Ok(()) => {}
         Err(fs::TryLockError::WouldBlock) => {
-            let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
+            let holder = lock_holder(&file);
             let holder = holder.trim();
             return Err(Error::Locked {
                 path: folder.to_owned(),

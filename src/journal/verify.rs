@@ -241,14 +241,17 @@ pub fn verify(
     }
     v.signature = check_signature(&folder, &journal, &v, public_key);
     if v.sealed.is_none() && v.problem.is_none() && v.events > 0 {
-        v.notes.push(
-            "the session is not sealed: events could still be added, and events removed from \
-             the end would leave no trace; compare the final hash with one written down"
-                .into(),
-        );
+        v.notes.push(format!(
+            "{NOT_SEALED}: events could still be added, and events removed from the end would \
+             leave no trace; compare the final hash with one written down"
+        ));
     }
     Ok(v)
 }
+
+/// How the note on a journal that is not sealed begins (a report written by the seal replaces
+/// it, since the seal follows that report).
+pub const NOT_SEALED: &str = "the session is not sealed";
 
 /// Whether a copy in the session folder still hashes to what the first event recorded.
 fn check_copy(folder: &Path, file: &str, recorded: Digest) -> RunbookCheck {

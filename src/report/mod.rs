@@ -350,9 +350,6 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
-/// How `verify`'s note on a journal that is not sealed begins.
-const NOT_SEALED: &str = "the session is not sealed";
-
 /// The folder inside a session folder that holds the reports written at its end.
 pub const REPORT_DIR: &str = "report";
 
@@ -369,7 +366,7 @@ pub fn write_into_session(folder: &Path) -> Result<SessionFiles, String> {
         .checked
         .notes
         .iter_mut()
-        .find(|n| n.starts_with(NOT_SEALED))
+        .find(|n| n.starts_with(crate::journal::verify::NOT_SEALED))
     {
         "this report was written as the session was sealed: the seal follows it in the \
          journal, after the event that records this report's hashes; `custody verify` shows \

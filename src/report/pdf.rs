@@ -119,9 +119,10 @@ pub(crate) fn clean_all(value: &mut Value) {
     match value {
         Value::String(s) => {
             let cleaned = text::clean(s);
-            if matches!(cleaned, std::borrow::Cow::Owned(_)) || !covered(&cleaned) {
-                let shown = displayable(&cleaned).into_owned();
+            if let std::borrow::Cow::Owned(shown) = displayable(&cleaned) {
                 *s = shown;
+            } else if let std::borrow::Cow::Owned(cleaned) = cleaned {
+                *s = cleaned;
             }
         }
         Value::Array(items) => items.iter_mut().for_each(clean_all),

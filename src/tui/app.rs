@@ -944,14 +944,9 @@ impl<C: Clock> Walk<C> {
                 self.ask_to_run();
             }
             KeyCode::Char('r')
-                if matches!(
-                    self.session.current_step().map(|s| &s.kind),
-                    Some(StepKind::Evidence { .. })
-                ) && self.session.current_step().is_some_and(|s| {
-                    self.session
-                        .state()
-                        .step(&s.id)
-                        .is_some_and(|st| st.evidence > 0)
+                if self.session.current_step().is_some_and(|s| {
+                    matches!(s.kind, StepKind::Evidence { .. })
+                        && self.step_state(&s.id).evidence > 0
                 }) =>
             {
                 self.ask_to_hash();
