@@ -562,10 +562,7 @@ impl Crashing {
 }
 
 fn kills_wanted() -> usize {
-    std::env::var("CUSTODY_KILLS")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(200)
+    common::pty::env_count("CUSTODY_KILLS", 200)
 }
 
 #[test]

@@ -559,10 +559,7 @@ fn resume(
 }
 
 fn points_wanted() -> usize {
-    std::env::var("CUSTODY_SIGNALS")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(48)
+    common::pty::env_count("CUSTODY_SIGNALS", 48)
 }
 
 #[test]

@@ -525,10 +525,7 @@ fn every_screen_at_every_size() {
 
 /// How many resizes each storm has: 300, or `CUSTODY_STORM`.
 fn storm_length() -> usize {
-    std::env::var("CUSTODY_STORM")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(300)
+    common::pty::env_count("CUSTODY_STORM", 300)
 }
 
 /// Every wait in a pty: generous, the machine is shared.

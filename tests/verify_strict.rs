@@ -411,29 +411,7 @@ fn verify_reads_every_kind_and_its_times() {
 #[test]
 fn a_newer_journal_format_is_not_called_intact() {
     let folder = open_session("verify-newer-format");
-    let file = std::fs::File::open(folder.join("journal.jsonl")).unwrap();
-    let events = Scanner::new(std::io::BufReader::new(file))
-        .read_all()
-        .unwrap();
-    let mut prev = Digest::ZERO;
-    let mut out = Vec::new();
-    for mut event in events {
-        if let Body::SessionStarted(s) = &mut event.body {
-            s.format = journal::event::JOURNAL_FORMAT + 1;
-        }
-        let (line, sealed) = Draft {
-            time: event.time,
-            offset: event.offset,
-            actor: event.actor,
-            step: event.step,
-            body: event.body,
-        }
-        .seal(event.seq, prev)
-        .unwrap();
-        prev = sealed.hash;
-        out.extend_from_slice(&line);
-    }
-    std::fs::write(folder.join("journal.jsonl"), out).unwrap();
+    rewrite_first_event(&folder, |s| s.format = journal::event::JOURNAL_FORMAT + 1);
 
     let v = journal::verify(&folder, None, None).unwrap();
     assert!(v.problem.is_none(), "the chain itself checks out");
@@ -452,17 +430,21 @@ fn a_newer_journal_format_is_not_called_intact() {
     assert!(Session::open(&folder, false, common::clock()).is_err());
 }
 
-/// Rewrites the first event so that its runbook copy is `file`, rechaining the journal.
-fn name_runbook_copy(folder: &Path, file: &str) {
+/// Rewrites the first event with `change`, rechaining the journal so that only its content can
+/// be wrong.
+fn rewrite_first_event(folder: &Path, change: impl FnOnce(&mut journal::event::SessionStarted)) {
     let handle = std::fs::File::open(folder.join("journal.jsonl")).unwrap();
     let events = Scanner::new(std::io::BufReader::new(handle))
         .read_all()
         .unwrap();
+    let mut change = Some(change);
     let mut prev = Digest::ZERO;
     let mut out = Vec::new();
     for mut event in events {
-        if let Body::SessionStarted(s) = &mut event.body {
-            file.clone_into(&mut s.runbook.file);
+        if let Body::SessionStarted(s) = &mut event.body
+            && let Some(change) = change.take()
+        {
+            change(s);
         }
         let (line, sealed) = Draft {
             time: event.time,
@@ -507,7 +489,7 @@ fn a_runbook_copy_that_is_not_a_plain_file_in_the_folder_is_never_read() {
         );
         std::os::unix::fs::symlink(folder.join("runbook.toml"), folder.join("link")).unwrap();
         std::fs::copy(folder.join("runbook.toml"), folder.join("../runbook.toml")).unwrap();
-        name_runbook_copy(&folder, &file);
+        rewrite_first_event(&folder, |s| file.clone_into(&mut s.runbook.file));
 
         // In a thread of its own, so that a hang (a fifo waited on, a device read for ever) is
         // reported as such instead of holding up the test run.

@@ -958,6 +958,14 @@ fn fresh_home() -> PathBuf {
     dir
 }
 
+/// A count from the environment variable `var` (to run a test longer), else `default`.
+pub fn env_count(var: &str, default: usize) -> usize {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
+}
+
 /// A small seeded random number generator (`SplitMix64`) for tests that drive a program at random
 /// moments: the same seed gives the same drive, so a failure can be replayed.
 #[derive(Debug, Clone)]
