@@ -21,14 +21,15 @@
 //! get its cores (on 2 cores, one busy process takes half), and the figures are marked as not
 //! to be trusted.
 //!
-//! Run it with `cargo bench --bench hash` (about a minute on 2 cores), or `cargo bench --bench
-//! hash -- --quick` for a fast pass (a 256 MiB file, 2,000 small files, 3 rounds). Files go to
+//! Run it with `cargo bench -- hash` (about a minute on 2 cores), or `cargo bench -- hash
+//! --quick` for a fast pass (a 256 MiB file, 2,000 small files, 3 rounds). Files go to
 //! `$CUSTODY_BENCH_DIR` if set, else to `$CARGO_TARGET_DIR/bench-tmp` or `target/bench-tmp`, and
 //! are removed at the end unless `CUSTODY_BENCH_KEEP` is set. MB are 10^6 bytes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 // Byte counts and durations become f64 only to be printed.
 #![allow(clippy::cast_precision_loss)]
 
+use crate::support;
 use std::fs::File;
 use std::io::{BufWriter, Read as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -62,30 +63,33 @@ impl Config {
     }
 }
 
-fn main() {
+pub fn main() {
     let config = Config::from_args();
     let dir = scratch_dir();
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
     let sha_ni = std::fs::read_to_string("/proc/cpuinfo")
         .unwrap_or_default()
         .contains(" sha_ni");
-    println!(
+    say!(
         "custody hash benchmark ({}; {cores} cores; SHA-NI {}; load average {})",
         if config.quick { "--quick" } else { "full run" },
         if sha_ni { "yes" } else { "no" },
-        load_average()
+        support::load_average()
     );
-    println!("openssl: {}", tool_version("openssl", "version"));
-    println!("sha256sum: {}", tool_version("sha256sum", "--version"));
-    println!("scratch: {}", dir.display());
-    println!();
+    say!("openssl: {}", support::tool_version("openssl", "version"));
+    say!(
+        "sha256sum: {}",
+        support::tool_version("sha256sum", "--version")
+    );
+    say!("scratch: {}", dir.display());
+    say!();
     let total = Instant::now();
     bench_big(&dir, &config);
     bench_small(&dir, &config);
-    println!(
+    say!(
         "total time {:.1} s; load average at the end {}",
         total.elapsed().as_secs_f64(),
-        load_average()
+        support::load_average()
     );
     if std::env::var_os("CUSTODY_BENCH_KEEP").is_none() {
         let _ = std::fs::remove_dir_all(&dir);
@@ -105,25 +109,6 @@ fn scratch_dir() -> PathBuf {
     let dir = base.join(format!("hash-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("create the scratch folder");
     dir.canonicalize().unwrap_or(dir)
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn tool_version(tool: &str, arg: &str) -> String {
-    Command::new(tool)
-        .arg(arg)
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.lines().next().map(str::to_owned))
-        .unwrap_or_else(|| "not found".into())
 }
 
 /// Pseudo-random bytes (xorshift), fast to make and not compressible.
@@ -166,13 +151,21 @@ impl Method {
 
 /// Runs every method once per round, in turns, checking each gives `expected` (a digest, or a
 /// count), and prints the table with throughput against the method named `baseline`.
-fn measure(methods: &mut [Method], rounds: usize, bytes: u64, baseline: &str, goal: &str) {
+/// What a table's summary figure is: its row, its name in the summary, and the goal.
+struct Goal<'a> {
+    what: &'a str,
+    custody: &'a str,
+    text: &'a str,
+    at_least: f64,
+}
+
+fn measure(methods: &mut [Method], rounds: usize, bytes: u64, baseline: &str, goal: &Goal) {
     // One untimed pass warms the page cache (and checks every method's answer).
     let answers: Vec<String> = methods.iter().map(|m| (m.run)()).collect();
     for (m, a) in methods.iter().zip(&answers) {
-        println!("  check: {:<44} {a}", m.label);
+        say!("  check: {:<44} {a}", m.label);
     }
-    let before = Ticks::now();
+    let before = support::Ticks::now();
     for round in 0..rounds {
         // Alternate the order each round.
         let order: Vec<usize> = if round % 2 == 0 {
@@ -196,14 +189,14 @@ fn measure(methods: &mut [Method], rounds: usize, bytes: u64, baseline: &str, go
         .find(|m| m.label == baseline)
         .map(|m| mb_per_s(bytes, median(&m.samples)))
         .unwrap();
-    println!();
-    println!("| method | median | best | MB/s (median) | vs {baseline} |");
-    println!("|---|---:|---:|---:|---:|");
+    say!();
+    say!("| method | median | best | MB/s (median) | vs {baseline} |");
+    say!("|---|---:|---:|---:|---:|");
     for m in methods.iter() {
         let med = median(&m.samples);
         let best = m.samples.iter().min().copied().unwrap();
         let rate = mb_per_s(bytes, med);
-        println!(
+        say!(
             "| {} | {:.3} s | {:.3} s | {rate:.0} | {:.2}x |",
             m.label,
             med.as_secs_f64(),
@@ -211,10 +204,34 @@ fn measure(methods: &mut [Method], rounds: usize, bytes: u64, baseline: &str, go
             rate / base
         );
     }
-    println!();
-    println!("goal: {goal}");
-    if let Some(others) = before.as_ref().and_then(Ticks::others_share) {
-        println!(
+    say!();
+    say!("goal: {}", goal.text);
+    let rate_of = |label: &str| {
+        methods
+            .iter()
+            .find(|m| m.label == label)
+            .map(|m| (median(&m.samples), mb_per_s(bytes, median(&m.samples))))
+            .unwrap()
+    };
+    let (c_time, c_rate) = rate_of(goal.custody);
+    let baselines: Vec<String> = methods
+        .iter()
+        .filter(|m| !m.label.starts_with("custody") && !m.label.starts_with("reference"))
+        .map(|m| {
+            let t = median(&m.samples);
+            format!("`{}`: {:.3} s", m.label, t.as_secs_f64())
+        })
+        .collect();
+    support::figure(support::Figure {
+        what: goal.what.to_owned(),
+        custody: format!("{:.3} s ({c_rate:.0} MB/s)", c_time.as_secs_f64()),
+        baseline: baselines.join("; "),
+        ratio: format!("{:.2}x openssl's speed", c_rate / base),
+        goal: format!("≥ {:.2}x", goal.at_least),
+        met: Some(c_rate / base >= goal.at_least),
+    });
+    if let Some(others) = before.as_ref().and_then(support::Ticks::others_share) {
+        say!(
             "other processes used {:.0}% of the machine's CPU time during the rounds{}",
             others * 100.0,
             if others > 0.1 {
@@ -225,56 +242,7 @@ fn measure(methods: &mut [Method], rounds: usize, bytes: u64, baseline: &str, go
             }
         );
     }
-    println!();
-}
-
-/// CPU time (clock ticks) of the whole machine and of this process with its children, to tell
-/// how much other processes took while the rounds ran: on a busy machine, one thread per core
-/// gets fewer cores than it counts on.
-struct Ticks {
-    busy: u64,
-    total: u64,
-    own: u64,
-}
-
-impl Ticks {
-    fn now() -> Option<Self> {
-        let stat = std::fs::read_to_string("/proc/stat").ok()?;
-        let cpu: Vec<u64> = stat
-            .lines()
-            .next()?
-            .split_whitespace()
-            .skip(1)
-            .map(|n| n.parse().unwrap_or(0))
-            .collect();
-        // user nice system idle iowait irq softirq steal (guest time is within user).
-        let total: u64 = cpu.iter().take(8).sum();
-        let idle = cpu.get(3)? + cpu.get(4)?;
-        let own_stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-        // After the command name in parentheses: utime, stime, cutime, cstime are fields
-        // 14 to 17 of the line, 12 to 15 after it.
-        let after_name = own_stat.rsplit_once(") ")?.1;
-        let own = after_name
-            .split_whitespace()
-            .skip(11)
-            .take(4)
-            .map(|n| n.parse::<u64>().unwrap_or(0))
-            .sum();
-        Some(Self {
-            busy: total - idle,
-            total,
-            own,
-        })
-    }
-
-    /// The share of the machine's CPU time that other processes used since `self`.
-    fn others_share(&self) -> Option<f64> {
-        let (before, after) = (self, Self::now()?);
-        let total = after.total.checked_sub(before.total)?;
-        let busy = after.busy.saturating_sub(before.busy);
-        let own = after.own.saturating_sub(before.own);
-        (total > 0).then(|| busy.saturating_sub(own) as f64 / total as f64)
-    }
+    say!();
 }
 
 /// custody's engine over `paths`, as `custody hash` runs it: the SHA-256 of its SHA256SUMS
@@ -365,7 +333,7 @@ fn bench_big(dir: &Path, config: &Config) {
         }
         out.flush().unwrap();
     }
-    println!(
+    say!(
         "1. one file of {} MiB (made in {:.1} s), page cache warm, {} rounds",
         config.big_bytes >> 20,
         made.elapsed().as_secs_f64(),
@@ -407,7 +375,12 @@ fn bench_big(dir: &Path, config: &Config) {
         config.rounds,
         config.big_bytes,
         "openssl dgst -sha256",
-        "custody engine at least 0.95x openssl's throughput",
+        &Goal {
+            what: &format!("Hash one {} MiB file (SHA-256)", config.big_bytes >> 20),
+            custody: "custody engine (hash::run)",
+            text: "custody engine at least 0.95x openssl's throughput",
+            at_least: 0.95,
+        },
     );
     let _ = std::fs::remove_file(&path);
 }
@@ -429,7 +402,7 @@ fn bench_small(dir: &Path, config: &Config) {
         std::fs::write(sub.join(format!("f{i:05}")), &buf).unwrap();
     }
     let bytes = (config.small_files * config.small_size) as u64;
-    println!(
+    say!(
         "2. {} files of {} KiB in 10 folders (made in {:.1} s), page cache warm, {} rounds",
         config.small_files,
         config.small_size / 1024,
@@ -463,6 +436,15 @@ fn bench_small(dir: &Path, config: &Config) {
         config.rounds,
         bytes,
         "openssl dgst -sha256 (xargs)",
-        "custody engine (one thread per core) at least 1.7x openssl's throughput on 2 cores",
+        &Goal {
+            what: &format!(
+                "Hash {} files of {} KiB (SHA-256, a thread per core)",
+                crate::journal::thousands(config.small_files as u64),
+                config.small_size / 1024
+            ),
+            custody: "custody engine, one thread per core",
+            text: "custody engine (one thread per core) at least 1.7x openssl's throughput on 2 cores",
+            at_least: 1.7,
+        },
     );
 }

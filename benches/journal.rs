@@ -18,8 +18,8 @@
 //!    binary run again), against the same child only reading the journal line by line.
 //!    Goal: under 30 MB.
 //!
-//! Run it with `cargo bench --bench journal` (under a minute on 2 cores), or `cargo bench --bench journal
-//! -- --quick` for a fast pass (fewer appends, a 10 MB journal, a 10,000-event replay).
+//! Run it with `cargo bench -- journal` (about a minute on 2 cores), or `cargo bench -- journal
+//! --quick` for a fast pass (fewer appends, a 10 MB journal, a 10,000-event session).
 //! Files go to `$CUSTODY_BENCH_DIR` if set (to measure another file system), else to
 //! `$CARGO_TARGET_DIR/bench-tmp` or `target/bench-tmp`, and are removed at the end unless
 //! `CUSTODY_BENCH_KEEP` is set. `CUSTODY_BENCH_APPENDS` overrides the number of appends.
@@ -28,8 +28,7 @@
 // Byte counts and durations become f64 only to be printed.
 #![allow(clippy::cast_precision_loss)]
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+use crate::{common, support};
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -50,7 +49,7 @@ use custody::session::{Action, Session};
 use sha2::{Digest as _, Sha256};
 
 /// Set in the child process: `replay:<session folder>` or `lines:<journal file>`.
-const CHILD_ENV: &str = "CUSTODY_BENCH_CHILD";
+pub const CHILD_ENV: &str = "CUSTODY_BENCH_CHILD";
 /// The bundled runbook the sessions follow.
 const RUNBOOK: &str = "hotline-notice";
 
@@ -63,6 +62,7 @@ struct Config {
     verify_bytes: u64,
     verify_runs: usize,
     replay_events: u64,
+    replay_runs: usize,
 }
 
 impl Config {
@@ -81,29 +81,26 @@ impl Config {
             verify_bytes: if quick { 10_000_000 } else { 100_000_000 },
             verify_runs: 3,
             replay_events: if quick { 10_000 } else { 100_000 },
+            replay_runs: if quick { 2 } else { 5 },
         }
     }
 }
 
-fn main() {
-    if let Ok(job) = std::env::var(CHILD_ENV) {
-        child(&job);
-        return;
-    }
+pub fn main() {
     let config = Config::from_args();
     let dir = scratch_dir();
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
-    println!(
+    say!(
         "custody journal benchmark ({}; {cores} cores)",
         if config.quick { "--quick" } else { "full run" }
     );
-    println!("scratch: {} ({})", dir.display(), file_system(&dir));
-    println!();
+    say!("scratch: {} ({})", dir.display(), file_system(&dir));
+    say!();
     let total = Instant::now();
     bench_append(&dir, &config);
     bench_verify(&dir, &config);
     bench_replay(&dir, &config);
-    println!("total time {:.1} s", total.elapsed().as_secs_f64());
+    say!("total time {:.1} s", total.elapsed().as_secs_f64());
     if std::env::var_os("CUSTODY_BENCH_KEEP").is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -360,25 +357,25 @@ fn bench_append(dir: &Path, config: &Config) {
         rows.push(medians);
     }
 
-    println!(
+    say!(
         "append: {} events per method in {} rounds alternating A/B, B/A, ..., \
          {}-byte note_added lines",
         config.appends,
         config.rounds,
         sample.len()
     );
-    println!("{:<41}{:>12}{:>12}", "", "median", "p99");
+    say!("{:<41}{:>12}{:>12}", "", "median", "p99");
     for (round, medians) in rows.iter().enumerate() {
         let (raw_med, raw_p99) = medians[Method::Raw.label()];
         let (c_med, c_p99) = medians[Method::Custody.label()];
-        println!(
+        say!(
             "  round {:<2} {:<30}{:>12}{:>12}",
             round + 1,
             Method::Raw.label(),
             fmt_duration(raw_med),
             fmt_duration(raw_p99)
         );
-        println!(
+        say!(
             "  round {:<2} {:<30}{:>12}{:>12}   ({:.2}x raw)",
             round + 1,
             Method::Custody.label(),
@@ -389,13 +386,13 @@ fn bench_append(dir: &Path, config: &Config) {
     }
     let (raw_med, raw_p99) = stats(all.get_mut(Method::Raw.label()).unwrap());
     let (c_med, c_p99) = stats(all.get_mut(Method::Custody.label()).unwrap());
-    println!(
+    say!(
         "  overall  {:<30}{:>12}{:>12}",
         Method::Raw.label(),
         fmt_duration(raw_med),
         fmt_duration(raw_p99)
     );
-    println!(
+    say!(
         "  overall  {:<30}{:>12}{:>12}   ({:.2}x raw median, {:.2}x p99; goal <= 1.2x)",
         Method::Custody.label(),
         fmt_duration(c_med),
@@ -403,6 +400,16 @@ fn bench_append(dir: &Path, config: &Config) {
         ratio(c_med, raw_med),
         ratio(c_p99, raw_p99)
     );
+    for (what, c, raw) in [("median", c_med, raw_med), ("p99", c_p99, raw_p99)] {
+        support::figure(support::Figure {
+            what: format!("Journal append (`Writer::append`), {what}"),
+            custody: fmt_duration(c),
+            baseline: format!("write + fdatasync, same file system: {}", fmt_duration(raw)),
+            ratio: support::ratio(c, raw),
+            goal: "≤ 1.2x".into(),
+            met: Some(ratio(c, raw) <= 1.2),
+        });
+    }
     // Where custody's extra time goes: encoding and hashing the event, without the disk.
     let cpu: Vec<Duration> = (0..2000u64)
         .map(|i| {
@@ -414,11 +421,11 @@ fn bench_append(dir: &Path, config: &Config) {
             took
         })
         .collect();
-    println!(
+    say!(
         "  (of which encoding + hashing an event, Draft::seal alone: median {})",
         fmt_duration(median(&cpu))
     );
-    println!();
+    say!();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -617,10 +624,22 @@ fn bench_verify(dir: &Path, config: &Config) {
     let mut two = Vec::new();
     let mut verify = Vec::new();
     let (busy_before, own_before, wall_before) = (machine_busy(), process_cpu(), Instant::now());
+    let have_openssl = support::tool_version("openssl", "version") != "not found";
+    let mut openssl = Vec::new();
     for _ in 0..config.verify_runs {
         sha.push(timed(|| {
             std::hint::black_box(sha256_file(&journal));
         }));
+        if have_openssl {
+            openssl.push(timed(|| {
+                let out = Command::new("openssl")
+                    .args(["dgst", "-sha256"])
+                    .arg(&journal)
+                    .output()
+                    .unwrap();
+                assert!(out.status.success(), "openssl dgst failed");
+            }));
+        }
 
         let mut v = None;
         verify.push(timed(|| {
@@ -645,7 +664,7 @@ fn bench_verify(dir: &Path, config: &Config) {
     let best = |runs: &[Run]| runs.iter().map(|r| r.wall).min().unwrap();
     let (sha_best, verify_best) = (best(&sha), best(&verify));
 
-    println!(
+    say!(
         "verify: {:.1} MB journal, {events} events (avg {} bytes/line; built in {:.1} s), \
          page cache warm, {} runs each",
         mb(size),
@@ -653,24 +672,30 @@ fn bench_verify(dir: &Path, config: &Config) {
         built.as_secs_f64(),
         config.verify_runs
     );
-    println!(
+    say!(
         "  other processes kept {others_cores:.2} of the machine's cores busy on average meanwhile"
     );
-    println!(
+    say!(
         "  per run, averaged: CPU = this process's CPU time, all threads (10 ms ticks); own = \
          the calling thread's;\n  waited = the calling thread's time ready to run while other \
          tasks had the CPUs"
     );
-    println!(
+    say!(
         "{:<40}{:>10}{:>8}{:>10}{:>10}{:>10}{:>10}",
-        "", "best", "MB/s", "median", "CPU", "own", "waited"
+        "",
+        "best",
+        "MB/s",
+        "median",
+        "CPU",
+        "own",
+        "waited"
     );
     let row = |label: &str, runs: &[Run], note: &str| {
         let b = best(runs);
         let walls: Vec<Duration> = runs.iter().map(|r| r.wall).collect();
         let n = u32::try_from(runs.len()).unwrap();
         let mean = |f: fn(&Run) -> Duration| runs.iter().map(f).sum::<Duration>() / n;
-        println!(
+        say!(
             "  {label:<38}{:>10}{:>8.0}{:>10}{:>10}{:>10}{:>10}{note}",
             fmt_duration(b),
             mb_per_s(size, b),
@@ -681,15 +706,39 @@ fn bench_verify(dir: &Path, config: &Config) {
         );
     };
     row("SHA-256 of the file (sha2)", &sha, "");
+    if have_openssl {
+        row(
+            "openssl dgst -sha256 (a process)",
+            &openssl,
+            &format!(
+                "   (verify takes {} its time; goal <= 2x)",
+                support::ratio(verify_best, best(&openssl))
+            ),
+        );
+    }
     row(
         "custody::journal::verify",
         &verify,
-        &format!(
-            "   ({:.2}x SHA-256 time; goal <= 2x)",
-            ratio(verify_best, sha_best)
-        ),
+        &format!("   ({:.2}x sha2's time)", ratio(verify_best, sha_best)),
     );
-    println!("  for reference, where verify's time goes:");
+    let (base_label, base_best) = if have_openssl {
+        ("`openssl dgst -sha256` of the file", best(&openssl))
+    } else {
+        ("SHA-256 of the file (openssl not found)", sha_best)
+    };
+    support::figure(support::Figure {
+        what: format!(
+            "Verify a {:.0} MB journal (`journal::verify`), best of {}",
+            mb(size),
+            config.verify_runs
+        ),
+        custody: fmt_duration(verify_best),
+        baseline: format!("{base_label}: {}", fmt_duration(base_best)),
+        ratio: support::ratio(verify_best, base_best),
+        goal: "≤ 2x".into(),
+        met: Some(ratio(verify_best, base_best) <= 2.0),
+    });
+    say!("  for reference, where verify's time goes:");
     for (label, runs) in [
         ("  SHA-256 line by line", &lines),
         ("  decoding every event (in memory)", &decode),
@@ -699,7 +748,7 @@ fn bench_verify(dir: &Path, config: &Config) {
         let note = format!("   ({:.2}x SHA-256 time)", ratio(best(runs), sha_best));
         row(label, runs, &note);
     }
-    println!();
+    say!();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -758,7 +807,7 @@ fn run_child(job: &str) -> ChildReport {
 }
 
 /// The child's side: do the job, then print `VmHWM` from `/proc/self/status`.
-fn child(job: &str) {
+pub fn child(job: &str) {
     let (mode, path) = job.split_once(':').expect("CUSTODY_BENCH_CHILD=mode:path");
     let path = Path::new(path);
     let start = Instant::now();
@@ -768,6 +817,11 @@ fn child(job: &str) {
             let events = session.state().events;
             std::hint::black_box(&session);
             events
+        }
+        "verify" => {
+            let v = custody::journal::verify(path, None, None).unwrap();
+            assert!(v.intact(), "the benchmark session must verify: {v:?}");
+            v.events
         }
         "lines" => for_each_line(path, |line| {
             std::hint::black_box(line);
@@ -798,32 +852,112 @@ fn bench_replay(dir: &Path, config: &Config) {
     let journal = folder.join("journal.jsonl");
     let size = std::fs::metadata(&journal).unwrap().len();
 
-    let floor = run_child(&format!("lines:{}", journal.display()));
-    let replay = run_child(&format!("replay:{}", folder.display()));
-    assert_eq!(floor.events, config.replay_events);
-    assert_eq!(replay.events, config.replay_events);
+    // Each a fresh process, taking turns, page cache warm: the time is the job's (from inside
+    // the child), the memory the child's peak.
+    let jobs = [
+        ("lines", journal.display().to_string()),
+        ("verify", folder.display().to_string()),
+        ("replay", folder.display().to_string()),
+    ];
+    let mut reports: Vec<Vec<ChildReport>> = jobs.iter().map(|_| Vec::new()).collect();
+    for round in 0..config.replay_runs {
+        for turn in 0..jobs.len() {
+            let i = if round % 2 == 0 {
+                turn
+            } else {
+                jobs.len() - 1 - turn
+            };
+            let (mode, path) = &jobs[i];
+            let report = run_child(&format!("{mode}:{path}"));
+            assert_eq!(report.events, config.replay_events, "{mode}");
+            reports[i].push(report);
+        }
+    }
+    let time = |i: usize| {
+        let mut t: Vec<Duration> = reports[i]
+            .iter()
+            .map(|r| Duration::from_micros(r.elapsed_us))
+            .collect();
+        t.sort_unstable();
+        t[t.len() / 2]
+    };
+    let peak = |i: usize| reports[i].iter().map(|r| r.vmhwm_kb).max().unwrap();
+    let (floor_t, verify_t, replay_t) = (time(0), time(1), time(2));
+    let (floor_m, verify_m, replay_m) = (peak(0), peak(1), peak(2));
 
     let kb_to_mb = |kb: u64| kb as f64 * 1024.0 / 1e6;
-    println!(
-        "replay: {} events, {:.1} MB journal (built with Session::apply in {:.1} s), \
-         peak RSS of a child process",
+    say!(
+        "resume: {} events, {:.1} MB journal (built with Session::apply in {:.1} s), each job \
+         a fresh process, {} runs each, taking turns: median time, highest peak RSS (VmHWM)",
         config.replay_events,
         mb(size),
-        built.as_secs_f64()
+        built.as_secs_f64(),
+        config.replay_runs
     );
-    println!("{:<40}{:>12}{:>12}", "", "VmHWM", "time");
-    println!(
-        "  {:<38}{:>9.1} MB{:>12}",
-        "child reading the journal's lines",
-        kb_to_mb(floor.vmhwm_kb),
-        fmt_duration(Duration::from_micros(floor.elapsed_us))
-    );
-    println!(
-        "  {:<38}{:>9.1} MB{:>12}   (+{:.1} MB over the floor; goal < 30 MB)",
-        "custody Session::open",
-        kb_to_mb(replay.vmhwm_kb),
-        fmt_duration(Duration::from_micros(replay.elapsed_us)),
-        kb_to_mb(replay.vmhwm_kb.saturating_sub(floor.vmhwm_kb))
-    );
-    println!();
+    say!("{:<40}{:>12}{:>12}", "", "VmHWM", "time");
+    for (label, m, t, note) in [
+        (
+            "child reading the journal's lines",
+            floor_m,
+            floor_t,
+            String::new(),
+        ),
+        (
+            "journal::verify (baseline)",
+            verify_m,
+            verify_t,
+            String::new(),
+        ),
+        (
+            "custody Session::open (resume)",
+            replay_m,
+            replay_t,
+            format!(
+                "   ({} verify's time; goal <= 1.5x; +{:.1} MB over reading the lines; goal < 30 MB)",
+                support::ratio(replay_t, verify_t),
+                kb_to_mb(replay_m.saturating_sub(floor_m))
+            ),
+        ),
+    ] {
+        say!(
+            "  {label:<38}{:>9.1} MB{:>12}{note}",
+            kb_to_mb(m),
+            fmt_duration(t)
+        );
+    }
+    say!();
+    let events = thousands(config.replay_events);
+    support::figure(support::Figure {
+        what: format!("Resume a {events}-event session (`Session::open`), time"),
+        custody: fmt_duration(replay_t),
+        baseline: format!("`journal::verify`: {}", fmt_duration(verify_t)),
+        ratio: support::ratio(replay_t, verify_t),
+        goal: "≤ 1.5x".into(),
+        met: Some(replay_t.as_secs_f64() <= 1.5 * verify_t.as_secs_f64()),
+    });
+    support::figure(support::Figure {
+        what: format!("Resume a {events}-event session, peak memory (VmHWM)"),
+        custody: format!("{:.1} MB", kb_to_mb(replay_m)),
+        baseline: format!(
+            "`journal::verify`: {:.1} MB; reading the lines: {:.1} MB",
+            kb_to_mb(verify_m),
+            kb_to_mb(floor_m)
+        ),
+        ratio: format!("{:.2}x", replay_m as f64 / verify_m as f64),
+        goal: "< 30 MB".into(),
+        met: Some(kb_to_mb(replay_m) < 30.0),
+    });
+}
+
+/// 100000 as "100,000".
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }

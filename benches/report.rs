@@ -13,13 +13,12 @@
 //! - **all formats**: load, build and render every format, as `custody report --format all`
 //!   does. Goal: under 1 s.
 //!
-//! Run it with `cargo bench --bench report` (a few minutes), or `-- --quick` for a fast pass;
+//! Run it with `cargo bench -- report` (a few minutes), or `-- report --quick` for a fast pass;
 //! `CUSTODY_BENCH_OUT=/some/dir` keeps the reports measured, to look at them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::cast_precision_loss)]
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+use crate::{common, support};
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -30,6 +29,8 @@ use custody::session::{Action, Session};
 
 /// The sessions measured: about the size of a long real night, and the stress case.
 const SIZES: [u64; 2] = [500, 10_000];
+/// The same for `--quick`, which also runs on debug builds (CI), where typesetting is slow.
+const QUICK_SIZES: [u64; 2] = [200, 1_000];
 
 fn median(mut runs: Vec<Duration>) -> Duration {
     runs.sort();
@@ -78,18 +79,23 @@ fn session(dir: &Path, events: u64) -> std::path::PathBuf {
     session.folder().to_path_buf()
 }
 
-fn main() {
+pub fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
-    let runs = if quick { 3 } else { 11 };
+    let (runs, sizes) = if quick { (1, QUICK_SIZES) } else { (11, SIZES) };
     // `CUSTODY_BENCH_OUT=/some/dir` keeps the reports, to look at them.
     let out_dir = std::env::var_os("CUSTODY_BENCH_OUT").map(std::path::PathBuf::from);
-    for events in SIZES {
-        measure(events, runs, out_dir.as_deref());
-        println!();
+    for events in sizes {
+        measure(
+            events,
+            runs,
+            out_dir.as_deref(),
+            events == sizes[sizes.len() - 1],
+        );
+        say!();
     }
 }
 
-fn measure(events: u64, runs: usize, out_dir: Option<&Path>) {
+fn measure(events: u64, runs: usize, out_dir: Option<&Path>, summary: bool) {
     let dir = common::temp_dir("bench-report");
     let folder = session(&dir, events);
     let bytes = std::fs::metadata(folder.join("journal.jsonl"))
@@ -131,39 +137,39 @@ fn measure(events: u64, runs: usize, out_dir: Option<&Path>) {
             .sum::<usize>()
     });
 
-    println!(
+    say!(
         "report of a {events}-event session ({:.1} MB journal), median of {runs} runs",
         bytes as f64 / 1e6
     );
-    println!("| what | time | vs verify |");
-    println!("|---|---|---|");
+    say!("| what | time | vs verify |");
+    say!("|---|---|---|");
     let ratio = |t: Duration| format!("{:.2}x", t.as_secs_f64() / verify.as_secs_f64());
-    println!("| verify (baseline) | {} | 1.00x |", ms(verify));
-    println!(
+    say!("| verify (baseline) | {} | 1.00x |", ms(verify));
+    say!(
         "| load (verify + read + runbook) | {} | {} |",
         ms(load),
         ratio(load)
     );
-    println!("| build the model | {} | {} |", ms(build), ratio(build));
+    say!("| build the model | {} | {} |", ms(build), ratio(build));
     for (format, t, size) in &per_format {
-        println!(
+        say!(
             "| render {format} ({:.1} MB) | {} | {} |",
             *size as f64 / 1e6,
             ms(*t),
             ratio(*t)
         );
     }
-    println!(
+    say!(
         "| md + html + json, from the folder | {} | {} |",
         ms(text_formats),
         ratio(text_formats)
     );
-    println!(
+    say!(
         "| all formats, from the folder | {} | {} |",
         ms(all),
         ratio(all)
     );
-    println!(
+    say!(
         "goal: all formats under 1 s: {}",
         if all < Duration::from_secs(1) {
             "met"
@@ -171,8 +177,33 @@ fn measure(events: u64, runs: usize, out_dir: Option<&Path>) {
             "MISSED"
         }
     );
+    if summary {
+        let n = crate::journal::thousands(events);
+        let verify_text = format!("verify: {}", ms(verify));
+        for (format, t, size) in &per_format {
+            support::figure(support::Figure {
+                what: format!(
+                    "Report of {n} events: {format} ({:.1} MB)",
+                    *size as f64 / 1e6
+                ),
+                custody: ms(*t),
+                baseline: verify_text.clone(),
+                ratio: support::ratio(*t, verify),
+                goal: String::new(),
+                met: None,
+            });
+        }
+        support::figure(support::Figure {
+            what: format!("Report of {n} events: all formats, from the folder"),
+            custody: ms(all),
+            baseline: verify_text,
+            ratio: support::ratio(all, verify),
+            goal: "under 1 s".into(),
+            met: Some(all < Duration::from_secs(1)),
+        });
+    }
     if !formats.contains(&Format::Pdf) {
-        println!("(built without the `pdf` feature: no PDF figure)");
+        say!("(built without the `pdf` feature: no PDF figure)");
     }
     std::fs::remove_dir_all(&dir).ok();
 }

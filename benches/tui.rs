@@ -9,14 +9,13 @@
 //!    in-memory buffer at 80x24 and 200x50, median and p99 over many frames (the drawing only;
 //!    writing the changed cells to a real terminal comes on top).
 //!
-//! Run it with `cargo bench --bench tui` (a few seconds), or `-- --quick` for a fast pass.
+//! Run it with `cargo bench -- tui` (a few seconds), or `-- tui --quick` for a fast pass.
 //! Build in release first (`cargo bench` does): the start figure uses the bench profile's
 //! binary.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::cast_precision_loss)]
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+use crate::{common, support};
 
 use std::time::{Duration, Instant};
 
@@ -77,23 +76,47 @@ fn render(frames: usize, width: u16, height: u16) -> Vec<Duration> {
     times
 }
 
-fn main() {
+pub fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let (runs, frames) = if quick { (3, 200) } else { (20, 2000) };
-    println!(
+    say!(
         "# custody TUI benchmarks{}",
         if quick { " (quick)" } else { "" }
     );
-    println!();
+    say!();
     let start = first_frame(runs);
-    println!(
+    say!(
         "start to first frame ({runs} runs): median {}, worst {} (goal: under 50 ms)",
         ms(percentile(&start, 50)),
         ms(*start.last().unwrap())
     );
+    support::figure(support::Figure {
+        what: format!("Start to first frame (`custody start`, in a pty), median of {runs}"),
+        custody: format!(
+            "{} (worst {})",
+            ms(percentile(&start, 50)),
+            ms(*start.last().unwrap())
+        ),
+        baseline: "none (absolute, noisy)".into(),
+        ratio: String::new(),
+        goal: "under 50 ms".into(),
+        met: Some(percentile(&start, 50) < Duration::from_millis(50)),
+    });
     for (w, h) in [(80, 24), (200, 50)] {
         let t = render(frames, w, h);
-        println!(
+        support::figure(support::Figure {
+            what: format!("One frame's render, {w}x{h}, median of {frames}"),
+            custody: format!(
+                "{} (p99 {})",
+                us(percentile(&t, 50)),
+                us(percentile(&t, 99))
+            ),
+            baseline: "none (absolute, noisy)".into(),
+            ratio: String::new(),
+            goal: String::new(),
+            met: None,
+        });
+        say!(
             "one frame's render at {w}x{h} ({frames} frames): median {}, p99 {}",
             us(percentile(&t, 50)),
             us(percentile(&t, 99))

@@ -3,7 +3,7 @@
 //! opening for appending, and recovering from a torn last line all happen here.
 
 use std::fs::{self, File, OpenOptions, Permissions};
-use std::io::{self, BufReader, Read as _, Seek as _, SeekFrom, Write as _};
+use std::io::{self, Read as _, Seek as _, SeekFrom, Write as _};
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
@@ -11,7 +11,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 
 use super::event::{Actor, Body, Draft, Event, Recovered, SessionStarted};
 use super::hash::Digest;
-use super::reader::{Problem, ScanError, Scanner};
+use super::reader::{Problem, ReadAhead, ScanError};
 use super::writer::Writer;
 
 pub const JOURNAL: &str = "journal.jsonl";
@@ -246,7 +246,8 @@ impl SessionFolder {
         let lock = take_lock(&path)?;
         let file =
             File::open(&journal_path).map_err(io_error(&journal_path, "read the journal"))?;
-        let mut scanner = Scanner::new(BufReader::with_capacity(1 << 16, file));
+        // Read and hashed on a second thread while this one decodes and folds, as verify does.
+        let mut scanner = ReadAhead::new(file);
         let mut started: Option<SessionStarted> = None;
         let mut torn_at: Option<Problem> = None;
         loop {
