@@ -70,8 +70,12 @@ const BATCH_BYTES: u64 = 1 << 20;
 /// Bytes read at a time. Large reads cost fewer system calls; the buffer is one per thread.
 pub const CHUNK: usize = 1 << 20;
 
-/// Files at least this large are read by a second thread while the first one hashes.
-const READ_AHEAD_FROM: u64 = 8 << 20;
+/// Files at least this large are announced to the kernel as read in order (`posix_fadvise`
+/// `SEQUENTIAL`: a larger read-ahead window from disk). They are read and hashed on the same
+/// thread: a second thread reading ahead (1 MiB buffers going round between the two) was
+/// measured slower than one thread on a 2-core machine with the file in the page cache (0.81x
+/// openssl's throughput against 1.09x; BENCHMARKS.md), the chunks crossing between cores.
+const SEQUENTIAL_FROM: u64 = 8 << 20;
 
 /// What to compute and how to walk.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -679,15 +683,14 @@ impl Reader<'_> {
             .map_err(|e| Failure::Failed(e, None))?;
         let failed = |text: String| Failure::Failed(text, Some(how));
         let mut hashers = Hashers::new(self.algorithms);
-        if meta.size >= READ_AHEAD_FROM {
-            read_ahead(&file, &mut hashers, halt, progress)
-        } else {
-            if self.buf.is_empty() {
-                self.buf = vec![0; CHUNK];
-            }
-            read_plain(&file, &mut self.buf, &mut hashers, halt, progress)
+        if meta.size >= SEQUENTIAL_FROM {
+            // Only advice (a larger read-ahead window from disk); reading works without it.
+            let _ = rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::Sequential);
         }
-        .map_err(|e| match e {
+        if self.buf.is_empty() {
+            self.buf = vec![0; CHUNK];
+        }
+        read_plain(&file, &mut self.buf, &mut hashers, halt, progress).map_err(|e| match e {
             ReadError::Stopped => Failure::Stopped,
             ReadError::Io(e) => failed(format!("reading failed: {e}")),
         })?;
@@ -718,7 +721,7 @@ enum ReadError {
     Io(io::Error),
 }
 
-/// Reads and hashes in one thread, a chunk at a time.
+/// Reads and hashes a chunk at a time.
 fn read_plain(
     mut file: &File,
     buf: &mut [u8],
@@ -739,64 +742,6 @@ fn read_plain(
         hashers.update(&buf[..n]);
         progress.bytes_done.fetch_add(n as u64, Ordering::Relaxed);
     }
-}
-
-/// Reads in a second thread while this one hashes the chunk read before, with a few buffers
-/// going round between the two: for large files, so that reading and hashing overlap.
-fn read_ahead(
-    file: &File,
-    hashers: &mut Hashers,
-    halt: Halt<'_>,
-    progress: &Progress,
-) -> Result<(), ReadError> {
-    const BUFFERS: usize = 3;
-    let (full_tx, full_rx) = sync_channel::<io::Result<(Vec<u8>, usize)>>(BUFFERS);
-    let (empty_tx, empty_rx) = sync_channel::<Vec<u8>>(BUFFERS);
-    for _ in 0..BUFFERS {
-        let _ = empty_tx.send(vec![0; CHUNK]);
-    }
-    std::thread::scope(move |scope| {
-        let reading = std::thread::Builder::new()
-            .name("custody-read".into())
-            .spawn_scoped(scope, move || {
-                let mut file = file;
-                while let Ok(mut buf) = empty_rx.recv() {
-                    if halt.now() {
-                        return;
-                    }
-                    let read = loop {
-                        match file.read(&mut buf) {
-                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                            other => break other,
-                        }
-                    };
-                    let end = matches!(read, Ok(0) | Err(_));
-                    if full_tx.send(read.map(|n| (buf, n))).is_err() || end {
-                        return;
-                    }
-                }
-            });
-        if reading.is_err() {
-            // No thread to spare: read here.
-            let mut buf = vec![0; CHUNK];
-            return read_plain(file, &mut buf, hashers, halt, progress);
-        }
-        loop {
-            if halt.now() {
-                return Err(ReadError::Stopped);
-            }
-            match full_rx.recv() {
-                Ok(Ok((_, 0))) => return Ok(()),
-                Ok(Ok((buf, n))) => {
-                    hashers.update(&buf[..n]);
-                    progress.bytes_done.fetch_add(n as u64, Ordering::Relaxed);
-                    let _ = empty_tx.send(buf);
-                }
-                Ok(Err(e)) => return Err(ReadError::Io(e)),
-                Err(_) => return Err(ReadError::Stopped),
-            }
-        }
-    })
 }
 
 /// A hashing thread's own descriptor of the folder its files are found in (the last one): the
