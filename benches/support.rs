@@ -210,7 +210,7 @@ pub fn file_system(path: &Path) -> String {
     best.map_or_else(|| "unknown".into(), |(_, fs)| fs)
 }
 
-/// The commit measured, with "+ changes" when the tree differs from it.
+/// The commit measured, with "+ uncommitted changes" when the code built differs from it.
 pub fn commit() -> String {
     let dir = env!("CARGO_MANIFEST_DIR");
     let run = |args: &[&str]| {
@@ -224,8 +224,22 @@ pub fn commit() -> String {
     };
     match run(&["rev-parse", "--short=12", "HEAD"]) {
         None => "unknown (not a git checkout)".into(),
-        Some(hash) => match run(&["status", "--porcelain", "--untracked-files=no"]) {
-            Some(changes) if !changes.is_empty() => format!("{hash} + uncommitted changes"),
+        // Only what is built counts: notes in README.md or BENCHMARKS.md change no figure.
+        Some(hash) => match run(&[
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            "src",
+            "benches",
+            "tests/common",
+            "runbooks",
+            "Cargo.toml",
+            "Cargo.lock",
+        ]) {
+            Some(changes) if !changes.is_empty() => {
+                format!("{hash} + uncommitted changes to the code")
+            }
             _ => hash,
         },
     }
