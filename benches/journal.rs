@@ -95,7 +95,11 @@ pub fn main() {
         "custody journal benchmark ({}; {cores} cores)",
         if config.quick { "--quick" } else { "full run" }
     );
-    say!("scratch: {} ({})", dir.display(), file_system(&dir));
+    say!(
+        "scratch: {} ({})",
+        dir.display(),
+        support::file_system(&dir)
+    );
     say!();
     let total = Instant::now();
     bench_append(&dir, &config);
@@ -121,33 +125,6 @@ fn scratch_dir() -> PathBuf {
     let dir = base.join(format!("journal-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("create the scratch folder");
     dir.canonicalize().unwrap_or(dir)
-}
-
-/// The type of the file system holding `path` (from `/proc/self/mountinfo`), or `unknown`.
-fn file_system(path: &Path) -> String {
-    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
-        return "unknown".into();
-    };
-    let mut best: Option<(usize, String, String)> = None;
-    for line in info.lines() {
-        let fields: Vec<&str> = line.split(' ').collect();
-        let Some(dash) = fields.iter().position(|f| *f == "-") else {
-            continue;
-        };
-        let (Some(mount), Some(fs), Some(source)) =
-            (fields.get(4), fields.get(dash + 1), fields.get(dash + 2))
-        else {
-            continue;
-        };
-        let mount = mount.replace("\\040", " ");
-        if path.starts_with(&mount) && best.as_ref().is_none_or(|(len, ..)| mount.len() >= *len) {
-            best = Some((mount.len(), (*fs).to_owned(), (*source).to_owned()));
-        }
-    }
-    best.map_or_else(
-        || "unknown".into(),
-        |(_, fs, source)| format!("{fs} on {source}"),
-    )
 }
 
 fn base_time() -> DateTime<Utc> {
