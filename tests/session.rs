@@ -349,6 +349,57 @@ fn a_pause_then_resume_is_not_an_interruption() {
     assert!(!s.state().paused);
 }
 
+#[test]
+fn opening_keeps_the_last_events_as_reading_them_again_would() {
+    let dir = common::temp_dir("recent-at-open");
+    let clock = common::clock();
+    let mut s =
+        Session::create(&dir, &common::start("hotline-notice", Mode::Real), &clock).unwrap();
+    assert!(
+        s.take_recent_at_open().is_empty(),
+        "nothing was read to create it"
+    );
+    let folder = s.folder().to_owned();
+    // Fewer events than kept, then more.
+    for total in [3u64, 80] {
+        while s.state().events < total {
+            clock.advance(chrono::Duration::seconds(5));
+            s.apply(Action::Note {
+                text: format!("note at {}", s.state().events + 1),
+            })
+            .unwrap();
+        }
+        drop(s);
+        s = Session::open(&folder, false, &clock).unwrap();
+        let kept = s.take_recent_at_open();
+        assert_eq!(
+            kept.len(),
+            usize::try_from(total)
+                .unwrap()
+                .min(custody::session::RECENT_AT_OPEN)
+        );
+        assert_eq!(
+            kept,
+            custody::session::read_recent(&folder, custody::session::RECENT_AT_OPEN)
+        );
+        assert_eq!(kept.last().unwrap().seq, total);
+        assert!(s.take_recent_at_open().is_empty(), "taken once");
+    }
+    // A torn last line set aside: the `recovered` event is the last one kept.
+    drop(s);
+    let journal = folder.join("journal.jsonl");
+    let mut bytes = std::fs::read(&journal).unwrap();
+    bytes.extend_from_slice(b"{\"seq\":81,\"ti");
+    std::fs::write(&journal, &bytes).unwrap();
+    let mut s = Session::open(&folder, true, &clock).unwrap();
+    let kept = s.take_recent_at_open();
+    assert!(matches!(kept.last().unwrap().body, Body::Recovered(_)));
+    assert_eq!(
+        kept,
+        custody::session::read_recent(&folder, custody::session::RECENT_AT_OPEN)
+    );
+}
+
 // --- Child processes: permissions under a umask, SIGKILL while appending, a file size limit.
 
 /// Runs this test binary again as a child doing `role` (see `child`), through `sh -c prelude`.

@@ -236,8 +236,8 @@ pub fn resume(session: Option<&Path>, dir: &Path) -> Status {
             );
             Status::Bad
         }
-        Ok(session) => {
-            let recent = session::read_recent(session.folder(), 50);
+        Ok(mut session) => {
+            let recent = session.take_recent_at_open();
             finish(tui::run(App::resumed(
                 session,
                 recent,

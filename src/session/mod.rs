@@ -160,7 +160,12 @@ pub struct Session<C: Clock = SystemClock> {
     clock: C,
     /// The `recovered` event written when opening, if a torn line was set aside.
     recovered: Option<Event>,
+    /// The last [`RECENT_AT_OPEN`] events read by [`Session::open`], oldest first, until taken.
+    recent_at_open: Vec<Event>,
 }
+
+/// How many of the last events [`Session::open`] keeps for the screen's journal pane.
+pub const RECENT_AT_OPEN: usize = 50;
 
 impl<C: Clock> Session<C> {
     /// Starts a new session in a new folder under `dir`, writing its first event.
@@ -256,6 +261,7 @@ impl<C: Clock> Session<C> {
             state,
             clock,
             recovered: None,
+            recent_at_open: Vec::new(),
         })
     }
 
@@ -276,10 +282,19 @@ impl<C: Clock> Session<C> {
         // so a long journal is never held in memory whole.
         let folder_path = journal::folder::resolve(path);
         let mut fold: Result<Option<(Loaded, State)>, Error> = Ok(None);
-        let opened = SessionFolder::open(path, torn, |event| match &mut fold {
-            Err(_) => {}
-            Ok(Some((loaded, state))) => state.apply(&loaded.runbook, &event),
-            Ok(None) => fold = begin_from(&folder_path, &event).map(Some),
+        // The last events, for the journal pane: kept as they go by, so that showing them
+        // needs no second reading of the journal.
+        let mut recent = std::collections::VecDeque::with_capacity(RECENT_AT_OPEN);
+        let opened = SessionFolder::open(path, torn, |event| {
+            match &mut fold {
+                Err(_) => {}
+                Ok(Some((loaded, state))) => state.apply(&loaded.runbook, &event),
+                Ok(None) => fold = begin_from(&folder_path, &event).map(Some),
+            }
+            if recent.len() == RECENT_AT_OPEN {
+                recent.pop_front();
+            }
+            recent.push_back(event);
         })?;
         let Some((loaded, state)) = fold? else {
             return Err(Error::NoStart {
@@ -302,7 +317,15 @@ impl<C: Clock> Session<C> {
             state,
             clock,
             recovered: opened.recovered,
+            recent_at_open: recent.into(),
         })
+    }
+
+    /// The last events read when the session was opened (at most [`RECENT_AT_OPEN`], oldest
+    /// first, the `recovered` event included), the same as [`read_recent`] would read then;
+    /// empty for a session just created, and once taken.
+    pub fn take_recent_at_open(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.recent_at_open)
     }
 
     pub fn state(&self) -> &State {
