@@ -22,7 +22,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use custody::journal::reader::{Problem, ReadAhead, ScanError, Scanner};
+use custody::journal::reader::{Problem, ScanError, Scanner};
 use custody::journal::{Body, Digest, Event};
 use custody::report::{self, Format};
 use custody::runbook::{Runbook, Scenario, bundled};
@@ -34,7 +34,7 @@ use proptest::sample::Index;
 #[allow(dead_code)]
 #[path = "../fuzz/src/lib.rs"]
 mod targets;
-use targets::load_everything;
+use targets::{Scan, load_everything, scan_ahead};
 
 /// The configuration of a suite: `ci` cases unless `PROPTEST_CASES` says otherwise.
 fn config(ci: u32) -> ProptestConfig {
@@ -631,15 +631,6 @@ fn apply_damage(journal: &Journal, damages: &[Damage]) -> Vec<u8> {
     bytes
 }
 
-/// What a reader made of a journal: the good events and their last hash, and the problem.
-#[derive(Debug, PartialEq)]
-struct Scan {
-    events: u64,
-    offset: u64,
-    last_hash: Digest,
-    problem: Option<Problem>,
-}
-
 fn scan(bytes: &[u8]) -> Scan {
     let mut s = Scanner::new(bytes);
     let problem = loop {
@@ -650,24 +641,6 @@ fn scan(bytes: &[u8]) -> Scan {
                 assert_eq!(event.hash, link.hash);
                 assert_eq!(event.seq, link.seq);
             }
-            Ok(None) => break None,
-            Err(ScanError::Bad(p)) => break Some(p),
-            Err(ScanError::Io(e)) => panic!("reading from memory failed: {e}"),
-        }
-    };
-    Scan {
-        events: s.events(),
-        offset: s.offset(),
-        last_hash: s.last_hash(),
-        problem,
-    }
-}
-
-fn scan_ahead(bytes: &[u8]) -> Scan {
-    let mut s = ReadAhead::new(std::io::Cursor::new(bytes.to_vec()));
-    let problem = loop {
-        match s.next_link() {
-            Ok(Some(_)) => {}
             Ok(None) => break None,
             Err(ScanError::Bad(p)) => break Some(p),
             Err(ScanError::Io(e)) => panic!("reading from memory failed: {e}"),

@@ -239,13 +239,13 @@ pub fn journal(data: &[u8]) {
     }
 }
 
-/// What a reader made of a journal.
+/// What a reader made of a journal: the good events and their last hash, and the problem.
 #[derive(Debug, PartialEq)]
-struct Scan {
-    events: u64,
-    offset: u64,
-    last_hash: Digest,
-    problem: Option<Problem>,
+pub struct Scan {
+    pub events: u64,
+    pub offset: u64,
+    pub last_hash: Digest,
+    pub problem: Option<Problem>,
 }
 
 /// Reads `bytes` with [`Scanner`], checking each good line against `Event::from_line`.
@@ -318,7 +318,8 @@ fn round_trip(event: &Event) {
     );
 }
 
-fn scan_ahead(bytes: &[u8]) -> Scan {
+/// Reads `bytes` with [`ReadAhead`], the two-thread reader.
+pub fn scan_ahead(bytes: &[u8]) -> Scan {
     let mut s = ReadAhead::new(Cursor::new(bytes.to_vec()));
     let problem = loop {
         match s.next_link() {
