@@ -439,7 +439,7 @@ fn bench_small(dir: &Path, config: &Config) {
         &Goal {
             what: &format!(
                 "Hash {} files of {} KiB (SHA-256, a thread per core)",
-                crate::journal::thousands(config.small_files as u64),
+                support::thousands(config.small_files as u64),
                 config.small_size / 1024
             ),
             custody: "custody engine, one thread per core",

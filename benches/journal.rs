@@ -532,25 +532,6 @@ fn process_cpu() -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
-/// CPU time all processes on the machine have used (the `cpu` line of `/proc/stat`, less idle
-/// and I/O wait), in clock ticks of 10 ms.
-fn machine_busy() -> Duration {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let fields: Vec<u64> = stat
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|t| t.parse().ok())
-        .collect();
-    let (idle, iowait) = (
-        fields.get(3).copied().unwrap_or(0),
-        fields.get(4).copied().unwrap_or(0),
-    );
-    Duration::from_millis((fields.iter().take(8).sum::<u64>() - idle - iowait) * 10)
-}
-
 /// The calling thread's time on a CPU and time spent waiting for one (runnable, but another
 /// task had the CPU), from `/proc/thread-self/schedstat`, in ns; zeros where there is none.
 fn thread_sched() -> (Duration, Duration) {
@@ -608,7 +589,7 @@ fn bench_verify(dir: &Path, config: &Config) {
     let mut one = Vec::new();
     let mut two = Vec::new();
     let mut verify = Vec::new();
-    let (busy_before, own_before, wall_before) = (machine_busy(), process_cpu(), Instant::now());
+    let ticks = support::Ticks::now();
     let have_openssl = support::tool_version("openssl", "version") != "not found";
     let mut openssl = Vec::new();
     for _ in 0..config.verify_runs {
@@ -639,12 +620,14 @@ fn bench_verify(dir: &Path, config: &Config) {
         one.push(timed(|| assert_eq!(scan_one_thread(&journal), events)));
         two.push(timed(|| assert_eq!(scan_two_threads(&journal), events)));
     }
-    // What the rest of the machine did meanwhile: the two-thread rows can only be as fast as
-    // the cores left to them.
-    let others = machine_busy()
-        .saturating_sub(busy_before)
-        .saturating_sub(process_cpu().saturating_sub(own_before));
-    let others_cores = others.as_secs_f64() / wall_before.elapsed().as_secs_f64();
+    // What the rest of the machine did meanwhile (openssl, a child, counts as this process):
+    // the two-thread rows can only be as fast as the cores left to them.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let others_cores = ticks
+        .as_ref()
+        .and_then(support::Ticks::others_share)
+        .unwrap_or(0.0)
+        * cores as f64;
 
     let best = |runs: &[Run]| runs.iter().map(|r| r.wall).min().unwrap();
     let (sha_best, verify_best) = (best(&sha), best(&verify));
@@ -911,7 +894,7 @@ fn bench_replay(dir: &Path, config: &Config) {
         );
     }
     say!();
-    let events = thousands(config.replay_events);
+    let events = support::thousands(config.replay_events);
     support::figure(support::Figure {
         what: format!("Resume a {events}-event session (`Session::open`), time"),
         custody: fmt_duration(replay_t),
@@ -932,17 +915,4 @@ fn bench_replay(dir: &Path, config: &Config) {
         goal: "< 30 MB".into(),
         met: Some(kb_to_mb(replay_m) < 30.0),
     });
-}
-
-/// 100000 as "100,000".
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

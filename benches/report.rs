@@ -178,7 +178,7 @@ fn measure(events: u64, runs: usize, out_dir: Option<&Path>, summary: bool) {
         }
     );
     if summary {
-        let n = crate::journal::thousands(events);
+        let n = support::thousands(events);
         let verify_text = format!("verify: {}", ms(verify));
         for (format, t, size) in &per_format {
             support::figure(support::Figure {

@@ -64,6 +64,19 @@ pub fn ratio(custody: Duration, baseline: Duration) -> String {
     format!("{:.2}x", custody.as_secs_f64() / baseline.as_secs_f64())
 }
 
+/// 100000 as "100,000".
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 // ---------------------------------------------------------------------------------------------
 // The machine
 
